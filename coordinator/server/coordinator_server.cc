@@ -1,0 +1,118 @@
+#include "coordinator/server/coordinator_server.h"
+
+#include <glog/logging.h>
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/pki/key_request.h"
+#include "common/status/status_macros.h"
+#include "common/store/blob_store.h"
+#include "common/store/sqlite.h"
+#include "common/tls/credentials.h"
+#include "common/transfer/limits.h"
+#include "coordinator/registry/node_registry.h"
+#include "coordinator/service/authorizer.h"
+#include "coordinator/service/node_service.h"
+#include "coordinator/service/operator_service.h"
+#include "coordinator/service/session_table.h"
+#include "coordinator/service/stub_services.h"
+
+namespace tverr::coordinator {
+namespace {
+
+absl::Status MakeDir(const std::string& dir) {
+  // BlobStore::Open creates intermediate directories; reuse it for the root.
+  return store::BlobStore::Open(dir).status();
+}
+
+class CoordinatorServerImpl final : public CoordinatorServer {
+ public:
+  absl::Status Init(const v1::CoordinatorConfig& config) {
+    RETURN_IF_ERROR(MakeDir(config.state_dir()));
+    ASSIGN_OR_RETURN(std::unique_ptr<store::SqliteDb> db,
+                     store::SqliteDb::Open(config.state_dir() + "/coordinator.db"));
+    db_ = std::move(db);
+    ASSIGN_OR_RETURN(registry_, NodeRegistry::Open(db_));
+    ASSIGN_OR_RETURN(blobs_, store::BlobStore::Open(config.state_dir() + "/payloads"));
+    authorizer_ = std::make_unique<Authorizer>(config.consortium());
+
+    NodeServiceOptions node_options;
+    node_options.heartbeat_interval_seconds = config.heartbeat_interval_seconds();
+    node_options.max_transfer_bytes = config.max_transfer_bytes();
+    node_options.keepalive_interval = absl::Seconds(config.heartbeat_interval_seconds());
+    node_service_ = std::make_unique<NodeServiceImpl>(node_options, authorizer_.get(),
+                                                      registry_.get(), &sessions_, blobs_.get());
+    operator_service_ =
+        std::make_unique<OperatorServiceImpl>(authorizer_.get(), registry_.get(), &sessions_);
+    researcher_service_ = std::make_unique<ResearcherServiceImpl>(authorizer_.get());
+    auditor_service_ = std::make_unique<AuditorServiceImpl>(authorizer_.get());
+
+    tls::TlsFiles files{config.tls().cert_file(), config.tls().key_file(),
+                        config.tls().ca_file(), config.tls().crl_dir(),
+                        config.tls().reload_interval_seconds()};
+    ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
+                     tls::MakeServerCredentials(files));
+
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(config.listen_address(), creds, &port_);
+    builder.SetMaxReceiveMessageSize(transfer::kGrpcMaxMessageBytes);
+    builder.SetMaxSendMessageSize(transfer::kGrpcMaxMessageBytes);
+    // Let nodes keep idle connections alive with pings every 20 s or more.
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    // Two coordinators must never share a port (gRPC enables SO_REUSEPORT
+    // by default).
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    builder.RegisterService(node_service_.get());
+    builder.RegisterService(operator_service_.get());
+    builder.RegisterService(researcher_service_.get());
+    builder.RegisterService(auditor_service_.get());
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr || port_ == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", config.listen_address(),
+                       " (address in use, or not a local address?)"));
+    }
+    if (!config.port_file().empty()) {
+      RETURN_IF_ERROR(pki::WritePublicFile(config.port_file(), absl::StrCat(port_, "\n")));
+    }
+    LOG(INFO) << "fl-coordinator serving consortium '" << config.consortium() << "' on port "
+              << port_ << ", state in " << config.state_dir();
+    return absl::OkStatus();
+  }
+
+  int port() const override { return port_; }
+
+  void Shutdown() override {
+    sessions_.Shutdown();
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  }
+
+  void Wait() override {
+    if (server_) server_->Wait();
+  }
+
+ private:
+  std::shared_ptr<store::SqliteDb> db_;
+  std::unique_ptr<NodeRegistry> registry_;
+  std::unique_ptr<store::BlobStore> blobs_;
+  std::unique_ptr<Authorizer> authorizer_;
+  SessionTable sessions_;
+  std::unique_ptr<NodeServiceImpl> node_service_;
+  std::unique_ptr<OperatorServiceImpl> operator_service_;
+  std::unique_ptr<ResearcherServiceImpl> researcher_service_;
+  std::unique_ptr<AuditorServiceImpl> auditor_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
+    const v1::CoordinatorConfig& config) {
+  auto server = std::make_unique<CoordinatorServerImpl>();
+  RETURN_IF_ERROR(server->Init(config));
+  return std::unique_ptr<CoordinatorServer>(std::move(server));
+}
+
+}  // namespace tverr::coordinator

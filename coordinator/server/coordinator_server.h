@@ -1,0 +1,34 @@
+// fl-coordinator as a library: opens the state, builds the TLS server with
+// all services, and serves until Shutdown(). main.cc and in-process
+// integration tests both use it.
+#ifndef TVERR_COORDINATOR_SERVER_COORDINATOR_SERVER_H_
+#define TVERR_COORDINATOR_SERVER_COORDINATOR_SERVER_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "tverr/v1/config.pb.h"
+
+namespace tverr::coordinator {
+
+class CoordinatorServer {
+ public:
+  // Starts serving `config` (already validated by FinishCoordinatorConfig).
+  // UNAVAILABLE if the address cannot be bound; other errors name the state
+  // or TLS file at fault.
+  static absl::StatusOr<std::unique_ptr<CoordinatorServer>> Start(
+      const v1::CoordinatorConfig& config);
+
+  virtual ~CoordinatorServer() = default;
+
+  // Port actually bound (useful with port 0).
+  virtual int port() const = 0;
+  // Ends open streams and stops serving; returns when all handlers finished.
+  virtual void Shutdown() = 0;
+  // Blocks until Shutdown() has completed.
+  virtual void Wait() = 0;
+};
+
+}  // namespace tverr::coordinator
+
+#endif  // TVERR_COORDINATOR_SERVER_COORDINATOR_SERVER_H_

@@ -1,0 +1,59 @@
+// gRPC NodeService: translates between the wire protocol and the
+// coordinator's registry, sessions and payload store. Every handler
+// authorises the caller first. Thread-safe.
+#ifndef TVERR_COORDINATOR_SERVICE_NODE_SERVICE_H_
+#define TVERR_COORDINATOR_SERVICE_NODE_SERVICE_H_
+
+#include <cstdint>
+
+#include "absl/time/time.h"
+#include "common/store/blob_store.h"
+#include "coordinator/registry/node_registry.h"
+#include "coordinator/service/authorizer.h"
+#include "coordinator/service/session_table.h"
+#include "tverr/v1/node.grpc.pb.h"
+
+namespace tverr::coordinator {
+
+struct NodeServiceOptions {
+  // Default: 10.
+  uint32_t heartbeat_interval_seconds = 10;
+  // Largest upload accepted. Default: 2 GiB.
+  uint64_t max_transfer_bytes = uint64_t{2} << 30;
+  // How often an idle task stream carries a KeepAlive. Default: 10 s.
+  absl::Duration keepalive_interval = absl::Seconds(10);
+};
+
+class NodeServiceImpl final : public v1::NodeService::Service {
+ public:
+  NodeServiceImpl(NodeServiceOptions options, const Authorizer* authorizer,
+                  NodeRegistry* registry, SessionTable* sessions, store::BlobStore* blobs)
+      : options_(options),
+        authorizer_(authorizer),
+        registry_(registry),
+        sessions_(sessions),
+        blobs_(blobs) {}
+
+  grpc::Status Join(grpc::ServerContext* context, const v1::JoinRequest* request,
+                    v1::JoinResponse* response) override;
+  grpc::Status Heartbeat(grpc::ServerContext* context, const v1::HeartbeatRequest* request,
+                         v1::HeartbeatResponse* response) override;
+  grpc::Status OpenTaskStream(grpc::ServerContext* context,
+                              const v1::TaskStreamRequest* request,
+                              grpc::ServerWriter<v1::Task>* writer) override;
+  grpc::Status Upload(grpc::ServerContext* context, grpc::ServerReader<v1::Chunk>* reader,
+                      v1::UploadReceipt* response) override;
+  grpc::Status Download(grpc::ServerContext* context, const v1::DownloadRequest* request,
+                        grpc::ServerWriter<v1::Chunk>* writer) override;
+
+ private:
+  const NodeServiceOptions options_;
+  const Authorizer* authorizer_;
+  NodeRegistry* registry_;
+  SessionTable* sessions_;
+  store::BlobStore* blobs_;
+};
+
+}  // namespace tverr::coordinator
+
+#endif  // TVERR_COORDINATOR_SERVICE_NODE_SERVICE_H_

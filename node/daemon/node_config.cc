@@ -1,0 +1,61 @@
+#include "node/daemon/node_config.h"
+
+#include "common/config/config_loader.h"
+#include "common/config/validation.h"
+#include "common/status/status_macros.h"
+
+namespace tverr::node {
+
+absl::StatusOr<v1::NodeConfig> LoadNodeConfig(const std::string& path,
+                                              const NodeOverrides& overrides) {
+  v1::NodeConfig config;
+  RETURN_IF_ERROR(config::LoadTextProtoFile(path, &config));
+  const std::string base_dir = config::DirName(path);
+  if (!overrides.coordinator_address.empty()) {
+    config.set_coordinator_address(overrides.coordinator_address);
+  }
+  if (!overrides.log_level.empty()) config.set_log_level(overrides.log_level);
+  if (!overrides.state_dir.empty()) {
+    config.set_state_dir(overrides.state_dir);
+  } else if (!config.state_dir().empty()) {
+    config.set_state_dir(config::ResolvePath(base_dir, config.state_dir()));
+  }
+  return FinishNodeConfig(std::move(config), path, base_dir);
+}
+
+absl::StatusOr<v1::NodeConfig> FinishNodeConfig(v1::NodeConfig config, const std::string& source,
+                                                const std::string& base_dir) {
+  if (config.state_dir().empty()) {
+    config.set_state_dir(config::ResolvePath(base_dir, "node-state"));
+  }
+  if (config.log_level().empty()) config.set_log_level("info");
+  v1::BackoffConfig* b = config.mutable_backoff();
+  if (b->initial_ms() == 0) b->set_initial_ms(500);
+  if (b->max_ms() == 0) b->set_max_ms(30000);
+  if (b->multiplier() == 0) b->set_multiplier(2.0);
+  if (b->jitter() == 0) b->set_jitter(0.2);
+
+  config::ConfigErrors errors(source);
+  config::ValidateAddressField("coordinator_address", config.coordinator_address(), &errors);
+  config::ValidateNameField("consortium", config.consortium(), &errors);
+  config::ValidateLogLevelField("log_level", config.log_level(), &errors);
+  if (b->max_ms() < b->initial_ms()) {
+    errors.Add("backoff.max_ms", "must be at least backoff.initial_ms");
+  }
+  if (b->multiplier() < 1.0 || b->multiplier() > 10.0) {
+    errors.Add("backoff.multiplier", "must be between 1 and 10");
+  }
+  if (b->jitter() < 0.0 || b->jitter() > 1.0) {
+    errors.Add("backoff.jitter", "must be between 0 and 1");
+  }
+  if (!config.has_tls()) {
+    errors.Add("tls", "is required (cert_file, key_file, ca_file)");
+  } else {
+    config::ResolveAndValidateTls(base_dir, /*require_crl_dir=*/false, config.mutable_tls(),
+                                  &errors);
+  }
+  RETURN_IF_ERROR(errors.ToStatus());
+  return config;
+}
+
+}  // namespace tverr::node

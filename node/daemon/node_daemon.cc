@@ -1,0 +1,214 @@
+#include "node/daemon/node_daemon.h"
+
+#include <glog/logging.h>
+#include <grpcpp/create_channel.h>
+
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/grpc_status.h"
+#include "common/tls/credentials.h"
+#include "common/tls/peer.h"
+#include "node/daemon/backoff.h"
+#include "tverr/v1/node.grpc.pb.h"
+
+namespace tverr::node {
+
+// What the heartbeat thread shares with the session that started it.
+class SessionState {
+ public:
+  SessionState(v1::NodeService::Stub* stub, std::string session_id, absl::Duration interval)
+      : stub(stub), session_id(std::move(session_id)), interval(interval) {}
+  v1::NodeService::Stub* const stub;
+  const std::string session_id;
+  const absl::Duration interval;
+  absl::Mutex mu;
+  bool ended ABSL_GUARDED_BY(mu) = false;
+  grpc::ClientContext* stream ABSL_GUARDED_BY(mu) = nullptr;
+};
+
+namespace {
+
+std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
+  return std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d);
+}
+
+// The coordinator must prove it is the coordinator of our consortium, not
+// merely any holder of a certificate from our CA.
+absl::Status CheckCoordinatorIdentity(const grpc::ClientContext& context,
+                                      const std::string& consortium) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (!auth) return absl::UnauthenticatedError("no TLS peer information");
+  absl::StatusOr<tls::Peer> peer = tls::PeerFromAuthContext(*auth);
+  if (!peer.ok()) return peer.status();
+  if (peer->identity.role != v1::ROLE_COORDINATOR || peer->identity.consortium != consortium) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "server at the coordinator address presents ", peer->identity.Uri(),
+        ", not a coordinator of consortium '", consortium, "'"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+NodeDaemon::NodeDaemon(NodeDaemonOptions options) : options_(std::move(options)) {}
+
+NodeDaemon::~NodeDaemon() { Stop(); }
+
+void NodeDaemon::Stop() {
+  absl::MutexLock lock(&mu_);
+  stopping_ = true;
+  if (active_call_ != nullptr) active_call_->TryCancel();
+}
+
+bool NodeDaemon::WaitForStop(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+  mu_.AwaitWithTimeout(absl::Condition(&stopping), timeout);
+  return stopping_;
+}
+
+void NodeDaemon::Run() {
+  uint64_t seed = options_.backoff_seed;
+  if (seed == 0) seed = std::random_device{}();
+  Backoff backoff(options_.config.backoff(), seed);
+  while (true) {
+    absl::Status ended = RunSession();
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) break;
+      if (reset_backoff_) backoff.Reset();
+      reset_backoff_ = false;
+    }
+    absl::Duration delay = backoff.Next();
+    LOG(WARNING) << "not connected to the coordinator (" << ended.message()
+                 << "); retrying in " << absl::FormatDuration(absl::Trunc(delay, absl::Milliseconds(1)));
+    if (WaitForStop(delay)) break;
+  }
+  LOG(INFO) << "node daemon stopped";
+}
+
+absl::Status NodeDaemon::RunSession() {
+  const v1::NodeConfig& config = options_.config;
+  tls::TlsFiles files{config.tls().cert_file(), config.tls().key_file(), config.tls().ca_file(),
+                      "", config.tls().reload_interval_seconds()};
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds =
+      tls::MakeChannelCredentials(files);
+  if (!creds.ok()) return creds.status();
+  grpc::ChannelArguments args = tls::DefaultChannelArguments();
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(config.coordinator_address(), *creds, args);
+  std::unique_ptr<v1::NodeService::Stub> stub = v1::NodeService::NewStub(channel);
+
+  // Join.
+  v1::JoinRequest join;
+  join.set_software_version(options_.software_version);
+  *join.mutable_capabilities() = options_.capabilities;
+  v1::JoinResponse joined;
+  grpc::ClientContext join_ctx;
+  join_ctx.set_deadline(DeadlineIn(absl::Seconds(10)));
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::CancelledError("stopping");
+    active_call_ = &join_ctx;
+  }
+  grpc::Status join_status = stub->Join(&join_ctx, join, &joined);
+  {
+    absl::MutexLock lock(&mu_);
+    active_call_ = nullptr;
+  }
+  if (!join_status.ok()) return FromGrpcStatus(join_status);
+  if (absl::Status s = CheckCoordinatorIdentity(join_ctx, config.consortium()); !s.ok()) {
+    LOG(ERROR) << "refusing coordinator: " << s.message();
+    return s;
+  }
+  ++joins_;
+  LOG(INFO) << "joined the coordinator at " << config.coordinator_address() << " as "
+            << joined.identity() << " (coordinator " << joined.coordinator_version() << ")";
+
+  // Task stream plus heartbeats.
+  absl::Duration interval = absl::Seconds(std::max(1u, joined.heartbeat_interval_seconds()));
+  SessionState session(stub.get(), joined.session_id(), interval);
+  grpc::ClientContext stream_ctx;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::CancelledError("stopping");
+    active_call_ = &stream_ctx;
+  }
+  {
+    absl::MutexLock lock(&session.mu);
+    session.stream = &stream_ctx;
+  }
+  std::thread heartbeat([this, &session] { HeartbeatLoop(&session); });
+  v1::TaskStreamRequest open;
+  open.set_session_id(joined.session_id());
+  std::unique_ptr<grpc::ClientReader<v1::Task>> reader = stub->OpenTaskStream(&stream_ctx, open);
+  v1::Task task;
+  bool first = true;
+  while (reader->Read(&task)) {
+    if (first) {
+      connected_ = true;
+      absl::MutexLock lock(&mu_);
+      reset_backoff_ = true;
+      first = false;
+    }
+    switch (task.kind_case()) {
+      case v1::Task::kKeepAlive:
+        VLOG(1) << "keepalive " << task.task_id();
+        break;
+      default:
+        LOG(WARNING) << "ignoring task " << task.task_id() << " of a kind this node does not know";
+        break;
+    }
+  }
+  grpc::Status stream_status = reader->Finish();
+  connected_ = false;
+  {
+    absl::MutexLock lock(&session.mu);
+    session.ended = true;
+    session.stream = nullptr;
+  }
+  heartbeat.join();
+  {
+    absl::MutexLock lock(&mu_);
+    active_call_ = nullptr;
+    // A session that joined counts as success for the backoff even when the
+    // stream broke before the first keepalive.
+    reset_backoff_ = true;
+  }
+  if (stream_status.ok()) return absl::UnavailableError("coordinator closed the task stream");
+  return FromGrpcStatus(stream_status);
+}
+
+void NodeDaemon::HeartbeatLoop(SessionState* session) {
+  while (true) {
+    {
+      absl::MutexLock lock(&session->mu);
+      auto ended = [session]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(session->mu) {
+        return session->ended;
+      };
+      session->mu.AwaitWithTimeout(absl::Condition(&ended), session->interval);
+      if (session->ended) return;
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineIn(absl::Seconds(10)));
+    v1::HeartbeatRequest request;
+    request.set_session_id(session->session_id);
+    v1::HeartbeatResponse response;
+    grpc::Status s = session->stub->Heartbeat(&ctx, request, &response);
+    if (!s.ok() || !response.session_valid()) {
+      LOG(WARNING) << "heartbeat failed ("
+                   << (s.ok() ? std::string("session no longer known") : s.error_message())
+                   << "); reconnecting";
+      absl::MutexLock lock(&session->mu);
+      if (session->stream != nullptr) session->stream->TryCancel();
+      return;
+    }
+  }
+}
+
+}  // namespace tverr::node

@@ -1,0 +1,64 @@
+#include "node/daemon/node_config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
+
+namespace tverr::node {
+namespace {
+
+using ::testing::HasSubstr;
+
+class NodeConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* f : {"cert.pem", "key.pem", "ca.pem"}) testing::WriteFileOrDie(tmp_.Sub(f), "x");
+  }
+  std::string Write(const std::string& text) {
+    std::string path = tmp_.Sub("node.textproto");
+    testing::WriteFileOrDie(path, text);
+    return path;
+  }
+  testing::TempDir tmp_;
+};
+
+constexpr char kTls[] =
+    "tls { cert_file: \"cert.pem\" key_file: \"key.pem\" ca_file: \"ca.pem\" }\n";
+
+TEST_F(NodeConfigTest, DefaultsApply) {
+  auto c = LoadNodeConfig(
+      Write(std::string("coordinator_address: \"fl.example.org:7443\"\nconsortium: \"nordic\"\n") +
+            kTls),
+      {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->backoff().initial_ms(), 500u);
+  EXPECT_EQ(c->backoff().max_ms(), 30000u);
+  EXPECT_DOUBLE_EQ(c->backoff().multiplier(), 2.0);
+  EXPECT_DOUBLE_EQ(c->backoff().jitter(), 0.2);
+  EXPECT_EQ(c->state_dir(), tmp_.Sub("node-state"));
+  EXPECT_EQ(c->tls().ca_file(), tmp_.Sub("ca.pem"));
+}
+
+TEST_F(NodeConfigTest, OverridesAndErrors) {
+  NodeOverrides o;
+  o.coordinator_address = "other:1";
+  auto c = LoadNodeConfig(
+      Write(std::string("coordinator_address: \"x:1\"\nconsortium: \"nordic\"\n") + kTls), o);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->coordinator_address(), "other:1");
+
+  std::string path = Write(std::string("consortium: \"nordic\"\nbackoff { initial_ms: 5000 "
+                                       "max_ms: 100 multiplier: 0.5 jitter: 3 }\n") +
+                           kTls);
+  auto bad = LoadNodeConfig(path, {});
+  ASSERT_FALSE(bad.ok());
+  std::string msg(bad.status().message());
+  EXPECT_THAT(msg, HasSubstr(path + ": field 'coordinator_address': is required"));
+  EXPECT_THAT(msg, HasSubstr(path + ": field 'backoff.max_ms'"));
+  EXPECT_THAT(msg, HasSubstr(path + ": field 'backoff.multiplier'"));
+  EXPECT_THAT(msg, HasSubstr(path + ": field 'backoff.jitter'"));
+}
+
+}  // namespace
+}  // namespace tverr::node
