@@ -37,6 +37,12 @@ struct RequestInfo {
 // malformed, the signature is bad, or it has no valid fl:// URI SAN.
 absl::StatusOr<RequestInfo> ParseRequestPem(absl::string_view csr_pem);
 
+// OK if `private_key_pem` is the key of the certificate in
+// `certificate_pem`; INVALID_ARGUMENT otherwise. Messages never contain key
+// material.
+absl::Status CheckKeyMatchesCertificate(absl::string_view private_key_pem,
+                                        absl::string_view certificate_pem);
+
 // Writes `contents` to `path` with mode 0600 (created with that mode, never
 // widened), durably (fsync), replacing any existing file atomically.
 absl::Status WriteSecretFile(const std::string& path, absl::string_view contents);

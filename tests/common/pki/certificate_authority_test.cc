@@ -20,6 +20,7 @@
 #include "common/crypto/sha256.h"
 #include "common/pki/certificate.h"
 #include "common/pki/key_request.h"
+#include "common/pki/openssl_util.h"
 #include "gtest/gtest.h"
 
 namespace tverr::pki {
@@ -27,20 +28,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <auto kFree>
-struct OpenSslFree {
-  template <typename T>
-  void operator()(T* p) const {
-    kFree(p);
-  }
-};
-using BioPtr = std::unique_ptr<BIO, OpenSslFree<BIO_free_all>>;
-using X509Ptr = std::unique_ptr<X509, OpenSslFree<X509_free>>;
-using X509CrlPtr = std::unique_ptr<X509_CRL, OpenSslFree<X509_CRL_free>>;
-using X509ReqPtr = std::unique_ptr<X509_REQ, OpenSslFree<X509_REQ_free>>;
-using StorePtr = std::unique_ptr<X509_STORE, OpenSslFree<X509_STORE_free>>;
-using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, OpenSslFree<X509_STORE_CTX_free>>;
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslFree<EVP_PKEY_free>>;
+using internal::Asn1IntegerPtr;
+using internal::BioPtr;
+using internal::EvpPkeyPtr;
+using internal::X509CrlPtr;
+using internal::X509Ptr;
+using internal::X509ReqPtr;
+using StorePtr = std::unique_ptr<X509_STORE, internal::OpenSslFree<X509_STORE_free>>;
+using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, internal::OpenSslFree<X509_STORE_CTX_free>>;
 
 X509Ptr LoadCert(const std::string& pem) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
@@ -101,7 +96,7 @@ int VerifyWithCrl(const CertificateAuthority& ca, const std::string& leaf_pem, i
 int64_t CrlNumber(const std::string& path) {
   X509CrlPtr crl = LoadCrl(path);
   if (crl == nullptr) return -1;
-  std::unique_ptr<ASN1_INTEGER, OpenSslFree<ASN1_INTEGER_free>> number(static_cast<ASN1_INTEGER*>(
+  Asn1IntegerPtr number(static_cast<ASN1_INTEGER*>(
       X509_CRL_get_ext_d2i(crl.get(), NID_crl_number, nullptr, nullptr)));
   int64_t value = -1;
   if (number != nullptr) ASN1_INTEGER_get_int64(&value, number.get());
@@ -132,9 +127,7 @@ std::string SelfSigned(const std::string& san, bool ca) {
   X509_sign(cert.get(), key.get(), EVP_sha256());
   BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(bio.get(), cert.get());
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, len);
+  return internal::MemBioContents(bio.get());
 }
 
 Identity Node(const std::string& name) { return Identity{"nordic", v1::ROLE_NODE, name}; }
