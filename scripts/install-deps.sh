@@ -6,17 +6,15 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  build-essential cmake ninja-build ccache pkg-config
+  build-essential cmake ninja-build ccache
   # wire protocol and transport
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   # common libraries
   libabsl-dev libssl-dev libsqlite3-dev libgoogle-glog-dev
   # node: DICOM and training
-  libdcmtk-dev dcmtk libtorch-dev
+  libdcmtk-dev libtorch-dev
   # tests
   libgtest-dev libgmock-dev
-  # demo and scripts
-  procps
 )
 
 missing=()

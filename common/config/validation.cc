@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "common/config/config_loader.h"
 #include "common/log/log.h"
+#include "common/pki/identity.h"
 
 namespace tverr::config {
 
@@ -60,16 +61,9 @@ void ValidateNameField(absl::string_view field, absl::string_view value, ConfigE
     errors->Add(field, "is required");
     return;
   }
-  bool ok = value.size() <= 63;
-  for (size_t i = 0; ok && i < value.size(); ++i) {
-    char c = value[i];
-    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    ok = alnum || (i > 0 && (c == '-' || c == '.' || c == '_'));
-  }
-  if (!ok) {
-    errors->Add(field, absl::StrCat("'", value,
-                                    "' is not a valid name (1-63 of a-z 0-9 - . _, starting "
-                                    "with a letter or digit)"));
+  if (absl::Status s = pki::ValidateName(field, value); !s.ok()) {
+    errors->Add(field, absl::StrCat("'", value, "' is not a valid name (1-63 of a-z 0-9 - . _, "
+                                    "starting with a letter or digit)"));
   }
 }
 

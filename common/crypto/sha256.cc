@@ -1,6 +1,7 @@
 #include "common/crypto/sha256.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <cstdlib>
 
@@ -24,6 +25,15 @@ std::string ToHex(absl::string_view bytes) {
 }
 
 std::string ToHex(const Sha256Digest& digest) { return ToHex(AsStringView(digest)); }
+
+std::string RandomHex(size_t n) {
+  std::string bytes(n, '\0');
+  // A broken random generator is not recoverable.
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(n)) != 1) {
+    std::abort();
+  }
+  return ToHex(bytes);
+}
 
 Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
   // Allocation failure or a missing SHA-256 is not recoverable.

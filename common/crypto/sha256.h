@@ -21,6 +21,9 @@ inline absl::string_view AsStringView(const Sha256Digest& d) {
   return absl::string_view(reinterpret_cast<const char*>(d.data()), d.size());
 }
 
+// `n` bytes from OpenSSL's CSPRNG, as lower-case hex (2n characters).
+std::string RandomHex(size_t n);
+
 // Incremental hashing for data that arrives in pieces.
 class Sha256Hasher {
  public:

@@ -3,8 +3,7 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -12,6 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/pki/certificate.h"
+#include "common/pki/crl_status.h"
+#include "common/pki/key_request.h"
 #include "common/transfer/limits.h"
 
 namespace tverr::tls {
@@ -23,29 +24,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view 
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-absl::Status CheckKeyMatchesCert(const std::string& key_pem, const std::string& cert_pem,
-                                 const TlsFiles& files) {
-  BIO* kb = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
-  BIO_free(kb);
-  if (key == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("key file ", files.key_file, " holds no PEM private key"));
-  }
-  BIO* cb = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
-  X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
-  BIO_free(cb);
-  bool match = cert != nullptr && X509_check_private_key(cert, key) == 1;
-  X509_free(cert);
-  EVP_PKEY_free(key);
-  if (!match) {
-    return absl::InvalidArgumentError(absl::StrCat("key file ", files.key_file,
-                                                   " does not belong to certificate ",
-                                                   files.cert_file));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -60,7 +38,12 @@ absl::Status CheckTlsFiles(const TlsFiles& files, bool require_crl_dir) {
   }
   absl::StatusOr<std::string> key = ReadFile(files.key_file, "key file");
   if (!key.ok()) return key.status();
-  if (absl::Status s = CheckKeyMatchesCert(*key, *cert, files); !s.ok()) return s;
+  absl::Status match = pki::CheckKeyMatchesCertificate(*key, *cert);
+  OPENSSL_cleanse(key->data(), key->size());
+  if (!match.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("key file ", files.key_file, ": ",
+                                                   match.message(), " ", files.cert_file));
+  }
   absl::StatusOr<std::string> ca = ReadFile(files.ca_file, "CA file");
   if (!ca.ok()) return ca.status();
   if (!pki::ParseCertificatePem(*ca).ok()) {
@@ -73,6 +56,21 @@ absl::Status CheckTlsFiles(const TlsFiles& files, bool require_crl_dir) {
       return absl::NotFoundError(
           absl::StrCat("CRL directory '", files.crl_dir, "' does not exist"));
     }
+    absl::StatusOr<absl::Time> next_update = pki::CheckCrlDirectory(files.crl_dir, *ca);
+    if (!next_update.ok()) return next_update.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckOwnTlsFiles(const TlsFiles& files, bool require_crl_dir, v1::Role role,
+                              const std::string& consortium) {
+  if (absl::Status s = CheckTlsFiles(files, require_crl_dir); !s.ok()) return s;
+  absl::StatusOr<pki::CertificateInfo> info = pki::ReadCertificateFile(files.cert_file);
+  if (!info.ok()) return info.status();
+  if (info->identity.role != role || info->identity.consortium != consortium) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "certificate file ", files.cert_file, " is for ", info->identity.Uri(), ", not a ",
+        pki::RoleName(role), " of consortium '", consortium, "'"));
   }
   return absl::OkStatus();
 }

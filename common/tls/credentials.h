@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "tverr/v1/common.pb.h"
 
 namespace tverr::tls {
 
@@ -29,8 +30,17 @@ struct TlsFiles {
 
 // Checks the files exist and parse, and that the key belongs to the
 // certificate, so that a mistake is reported at start with the file named
-// rather than as an opaque handshake failure later.
+// rather than as an opaque handshake failure later. With `require_crl_dir`
+// also checks that the CRL directory holds a current CRL of every CA in
+// ca_file (pki::CheckCrlDirectory), because gRPC accepts certificates
+// unchecked when a CRL is missing.
 absl::Status CheckTlsFiles(const TlsFiles& files, bool require_crl_dir);
+
+// CheckTlsFiles, plus: our own certificate names `role` in `consortium`.
+// A node must not start with a researcher's certificate, a coordinator not
+// with one of another consortium.
+absl::Status CheckOwnTlsFiles(const TlsFiles& files, bool require_crl_dir, v1::Role role,
+                              const std::string& consortium);
 
 // Credentials for fl-coordinator.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(

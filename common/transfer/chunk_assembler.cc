@@ -80,6 +80,11 @@ absl::Status ChunkAssembler::AddData(absl::string_view data) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(
         "transfer carries more than its declared ", header_.total_size(), " bytes")));
   }
+  if (data.size() < kMinChunkBytes && received_ + data.size() != header_.total_size()) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("data chunk ", chunks_, " has ", data.size(),
+                     " bytes; only the last chunk may be smaller than ", kMinChunkBytes)));
+  }
   received_ += data.size();
   hasher_.Update(data);
   absl::Status s = sink_(data);

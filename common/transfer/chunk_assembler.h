@@ -1,5 +1,6 @@
 // Receiving side of a chunked transfer: checks that the messages arrive as
-// header, data..., trailer; that every chunk is 1 byte .. 4 MiB; that the
+// header, data..., trailer; that every data chunk is 1 .. 4 MiB (only the
+// last may be smaller than 1 MiB, and none may be empty); that the
 // data add up to the declared size (and never exceed the receiver's limit);
 // and that the trailer's SHA-256 matches. Data bytes are passed to a sink as
 // they arrive, so nothing is buffered here.

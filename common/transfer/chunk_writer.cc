@@ -12,9 +12,9 @@ namespace tverr::transfer {
 namespace {
 
 absl::Status CheckChunkSize(size_t chunk_size) {
-  if (chunk_size == 0 || chunk_size > kMaxChunkBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("chunk size ", chunk_size, " outside 1..", kMaxChunkBytes));
+  if (chunk_size < kMinChunkBytes || chunk_size > kMaxChunkBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("chunk size ", chunk_size, " outside ",
+                                                   kMinChunkBytes, "..", kMaxChunkBytes));
   }
   return absl::OkStatus();
 }

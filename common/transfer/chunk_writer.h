@@ -20,7 +20,8 @@ namespace tverr::transfer {
 using ChunkWriteFn = std::function<bool(const v1::Chunk&)>;
 
 // Sends `data` as one transfer. `header.total_size` and `chunk_size` are
-// filled in. `chunk_size` must be 1..kMaxChunkBytes (INVALID_ARGUMENT).
+// filled in. `chunk_size` must be kMinChunkBytes..kMaxChunkBytes
+// (INVALID_ARGUMENT).
 absl::Status SendBytes(v1::TransferHeader header, absl::string_view data,
                        const ChunkWriteFn& write, size_t chunk_size = kDefaultChunkBytes);
 

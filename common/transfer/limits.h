@@ -9,6 +9,10 @@ namespace tverr::transfer {
 inline constexpr size_t kMiB = 1024 * 1024;
 // Largest data chunk a receiver accepts.
 inline constexpr size_t kMaxChunkBytes = 4 * kMiB;
+// Smallest data chunk a receiver accepts, except for the last chunk of a
+// transfer (which carries what is left). Keeps per-message overhead bounded:
+// a peer cannot send a large payload as millions of tiny messages.
+inline constexpr size_t kMinChunkBytes = 1 * kMiB;
 // Chunk size senders use by default.
 inline constexpr size_t kDefaultChunkBytes = 1 * kMiB;
 // gRPC message limit set on every channel and server: one full chunk plus

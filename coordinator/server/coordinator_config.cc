@@ -3,6 +3,7 @@
 #include "common/config/config_loader.h"
 #include "common/config/validation.h"
 #include "common/status/status_macros.h"
+#include "common/tls/credentials.h"
 
 namespace tverr::coordinator {
 
@@ -48,6 +49,17 @@ absl::StatusOr<v1::CoordinatorConfig> FinishCoordinatorConfig(v1::CoordinatorCon
   } else {
     config::ResolveAndValidateTls(base_dir, /*require_crl_dir=*/true, config.mutable_tls(),
                                   &errors);
+  }
+  RETURN_IF_ERROR(errors.ToStatus());
+  // The files exist; now check what is in them, so that a wrong or
+  // mismatched certificate stops the program here rather than failing
+  // every connection later.
+  tls::TlsFiles files{config.tls().cert_file(), config.tls().key_file(), config.tls().ca_file(),
+                      config.tls().crl_dir(), config.tls().reload_interval_seconds()};
+  if (absl::Status s = tls::CheckOwnTlsFiles(files, /*require_crl_dir=*/true, v1::ROLE_COORDINATOR,
+                                             config.consortium());
+      !s.ok()) {
+    errors.Add("tls", s.message());
   }
   RETURN_IF_ERROR(errors.ToStatus());
   return config;

@@ -11,11 +11,13 @@
 #include "common/tls/credentials.h"
 #include "common/transfer/limits.h"
 #include "coordinator/registry/node_registry.h"
+#include "coordinator/server/crl_monitor.h"
 #include "coordinator/service/authorizer.h"
 #include "coordinator/service/node_service.h"
 #include "coordinator/service/operator_service.h"
 #include "coordinator/service/session_table.h"
 #include "coordinator/service/stub_services.h"
+#include "coordinator/storage/payload_store.h"
 
 namespace tverr::coordinator {
 namespace {
@@ -33,15 +35,16 @@ class CoordinatorServerImpl final : public CoordinatorServer {
                      store::SqliteDb::Open(config.state_dir() + "/coordinator.db"));
     db_ = std::move(db);
     ASSIGN_OR_RETURN(registry_, NodeRegistry::Open(db_));
-    ASSIGN_OR_RETURN(blobs_, store::BlobStore::Open(config.state_dir() + "/payloads"));
+    ASSIGN_OR_RETURN(payloads_, PayloadStore::Open(config.state_dir() + "/payloads"));
     authorizer_ = std::make_unique<Authorizer>(config.consortium());
 
     NodeServiceOptions node_options;
     node_options.heartbeat_interval_seconds = config.heartbeat_interval_seconds();
     node_options.max_transfer_bytes = config.max_transfer_bytes();
     node_options.keepalive_interval = absl::Seconds(config.heartbeat_interval_seconds());
-    node_service_ = std::make_unique<NodeServiceImpl>(node_options, authorizer_.get(),
-                                                      registry_.get(), &sessions_, blobs_.get());
+    node_options.max_silence = 3 * absl::Seconds(config.heartbeat_interval_seconds());
+    node_service_ = std::make_unique<NodeServiceImpl>(
+        node_options, authorizer_.get(), registry_.get(), &sessions_, payloads_.get());
     operator_service_ =
         std::make_unique<OperatorServiceImpl>(authorizer_.get(), registry_.get(), &sessions_);
     researcher_service_ = std::make_unique<ResearcherServiceImpl>(authorizer_.get());
@@ -60,6 +63,10 @@ class CoordinatorServerImpl final : public CoordinatorServer {
     // Let nodes keep idle connections alive with pings every 20 s or more.
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    // Detect dead connections (a node's host vanished) within ~30 s instead
+    // of waiting for TCP to give up.
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
     // Two coordinators must never share a port (gRPC enables SO_REUSEPORT
     // by default).
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -73,6 +80,8 @@ class CoordinatorServerImpl final : public CoordinatorServer {
           absl::StrCat("cannot listen on ", config.listen_address(),
                        " (address in use, or not a local address?)"));
     }
+    crl_monitor_ = std::make_unique<CrlMonitor>(config.tls().crl_dir(), config.tls().ca_file(),
+                                                 absl::Hours(1), absl::Hours(24 * 7));
     if (!config.port_file().empty()) {
       RETURN_IF_ERROR(pki::WritePublicFile(config.port_file(), absl::StrCat(port_, "\n")));
     }
@@ -82,6 +91,11 @@ class CoordinatorServerImpl final : public CoordinatorServer {
   }
 
   int port() const override { return port_; }
+
+  absl::StatusOr<crypto::Sha256Digest> Publish(v1::PayloadKind kind,
+                                               absl::string_view data) override {
+    return payloads_->Publish(kind, data);
+  }
 
   void Shutdown() override {
     sessions_.Shutdown();
@@ -95,7 +109,7 @@ class CoordinatorServerImpl final : public CoordinatorServer {
  private:
   std::shared_ptr<store::SqliteDb> db_;
   std::unique_ptr<NodeRegistry> registry_;
-  std::unique_ptr<store::BlobStore> blobs_;
+  std::unique_ptr<PayloadStore> payloads_;
   std::unique_ptr<Authorizer> authorizer_;
   SessionTable sessions_;
   std::unique_ptr<NodeServiceImpl> node_service_;
@@ -103,6 +117,7 @@ class CoordinatorServerImpl final : public CoordinatorServer {
   std::unique_ptr<ResearcherServiceImpl> researcher_service_;
   std::unique_ptr<AuditorServiceImpl> auditor_service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<CrlMonitor> crl_monitor_;
   int port_ = 0;
 };
 

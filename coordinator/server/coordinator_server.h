@@ -7,7 +7,9 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "common/crypto/sha256.h"
 #include "tverr/v1/config.pb.h"
+#include "tverr/v1/transfer.pb.h"
 
 namespace tverr::coordinator {
 
@@ -23,6 +25,9 @@ class CoordinatorServer {
 
   // Port actually bound (useful with port 0).
   virtual int port() const = 0;
+  // Makes a payload (model artifact, global weights) downloadable by nodes.
+  virtual absl::StatusOr<crypto::Sha256Digest> Publish(v1::PayloadKind kind,
+                                                       absl::string_view data) = 0;
   // Ends open streams and stops serving; returns when all handlers finished.
   virtual void Shutdown() = 0;
   // Blocks until Shutdown() has completed.

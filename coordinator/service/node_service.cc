@@ -64,7 +64,7 @@ grpc::Status NodeServiceImpl::Join(grpc::ServerContext* context, const v1::JoinR
     return ToGrpcStatus(absl::UnavailableError("coordinator cannot record the join; retry"));
   }
   response->set_identity(identity);
-  response->set_session_id(sessions_->Open(identity));
+  response->set_session_id(sessions_->Open(identity, absl::Now()));
   response->set_heartbeat_interval_seconds(options_.heartbeat_interval_seconds);
   response->set_coordinator_version(kSoftwareVersion);
   LOG(INFO) << "node joined: " << identity << " version " << request->software_version()
@@ -79,7 +79,7 @@ grpc::Status NodeServiceImpl::Heartbeat(grpc::ServerContext* context,
       authorizer_->Authorize(*context, "tverr.v1.NodeService/Heartbeat");
   if (!peer.ok()) return ToGrpcStatus(peer.status());
   const std::string identity = peer->identity.Uri();
-  bool valid = sessions_->IsCurrent(identity, request->session_id());
+  bool valid = sessions_->Heartbeat(identity, request->session_id(), absl::Now());
   response->set_session_valid(valid);
   if (valid) {
     if (absl::Status s = registry_->RecordSeen(identity, absl::Now()); !s.ok()) {
@@ -106,6 +106,13 @@ grpc::Status NodeServiceImpl::OpenTaskStream(grpc::ServerContext* context,
   static std::atomic<uint64_t> task_counter{0};
   grpc::Status result = grpc::Status::OK;
   while (!context->IsCancelled()) {
+    if (sessions_->Silent(identity, request->session_id(), absl::Now(), options_.max_silence)) {
+      LOG(WARNING) << "no heartbeat from " << identity << " for "
+                   << absl::FormatDuration(options_.max_silence) << "; closing its session";
+      sessions_->Close(identity, request->session_id());
+      result = ToGrpcStatus(absl::UnavailableError("no heartbeat received in time; join again"));
+      break;
+    }
     absl::StatusOr<std::optional<v1::Task>> task =
         sessions_->WaitForTask(identity, request->session_id(), poll);
     if (!task.ok()) {
@@ -133,7 +140,7 @@ grpc::Status NodeServiceImpl::Upload(grpc::ServerContext* context,
                                      v1::UploadReceipt* response) {
   absl::StatusOr<tls::Peer> peer = authorizer_->Authorize(*context, "tverr.v1.NodeService/Upload");
   if (!peer.ok()) return ToGrpcStatus(peer.status());
-  absl::StatusOr<std::unique_ptr<store::BlobWriter>> blob = blobs_->NewWriter();
+  absl::StatusOr<std::unique_ptr<store::BlobWriter>> blob = payloads_->uploads().NewWriter();
   if (!blob.ok()) {
     LOG(ERROR) << "cannot start upload: " << blob.status();
     return ToGrpcStatus(absl::UnavailableError("coordinator cannot store uploads right now"));
@@ -176,11 +183,12 @@ grpc::Status NodeServiceImpl::Download(grpc::ServerContext* context,
   }
   crypto::Sha256Digest digest;
   std::copy(request->sha256().digest().begin(), request->sha256().digest().end(), digest.begin());
-  absl::StatusOr<std::string> path = blobs_->PathOf(digest);
-  if (!path.ok()) return ToGrpcStatus(path.status());
+  // Only what the coordinator published: never another node's upload.
+  absl::StatusOr<PayloadStore::Published> published = payloads_->FindPublished(digest);
+  if (!published.ok()) return ToGrpcStatus(published.status());
   v1::TransferHeader header;
-  header.set_kind(v1::PAYLOAD_KIND_WEIGHT_UPDATE);
-  absl::Status s = transfer::SendFile(header, *path, [writer](const v1::Chunk& c) {
+  header.set_kind(published->kind);
+  absl::Status s = transfer::SendFile(header, published->path, [writer](const v1::Chunk& c) {
     return writer->Write(c);
   });
   if (!s.ok() && !absl::IsUnavailable(s)) {

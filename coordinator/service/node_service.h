@@ -7,10 +7,10 @@
 #include <cstdint>
 
 #include "absl/time/time.h"
-#include "common/store/blob_store.h"
 #include "coordinator/registry/node_registry.h"
 #include "coordinator/service/authorizer.h"
 #include "coordinator/service/session_table.h"
+#include "coordinator/storage/payload_store.h"
 #include "tverr/v1/node.grpc.pb.h"
 
 namespace tverr::coordinator {
@@ -22,17 +22,21 @@ struct NodeServiceOptions {
   uint64_t max_transfer_bytes = uint64_t{2} << 30;
   // How often an idle task stream carries a KeepAlive. Default: 10 s.
   absl::Duration keepalive_interval = absl::Seconds(10);
+  // A session without a heartbeat for this long is closed and its stream
+  // ended, so a vanished node does not stay "online". Default: 30 s
+  // (three heartbeat intervals).
+  absl::Duration max_silence = absl::Seconds(30);
 };
 
 class NodeServiceImpl final : public v1::NodeService::Service {
  public:
   NodeServiceImpl(NodeServiceOptions options, const Authorizer* authorizer,
-                  NodeRegistry* registry, SessionTable* sessions, store::BlobStore* blobs)
+                  NodeRegistry* registry, SessionTable* sessions, PayloadStore* payloads)
       : options_(options),
         authorizer_(authorizer),
         registry_(registry),
         sessions_(sessions),
-        blobs_(blobs) {}
+        payloads_(payloads) {}
 
   grpc::Status Join(grpc::ServerContext* context, const v1::JoinRequest* request,
                     v1::JoinResponse* response) override;
@@ -51,7 +55,7 @@ class NodeServiceImpl final : public v1::NodeService::Service {
   const Authorizer* authorizer_;
   NodeRegistry* registry_;
   SessionTable* sessions_;
-  store::BlobStore* blobs_;
+  PayloadStore* payloads_;
 };
 
 }  // namespace tverr::coordinator

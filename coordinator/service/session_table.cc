@@ -1,27 +1,42 @@
 #include "coordinator/service/session_table.h"
 
-#include <openssl/rand.h>
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto/sha256.h"
 
 namespace tverr::coordinator {
-namespace {
 
-std::string NewSessionId() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1) std::abort();
-  return crypto::ToHex(absl::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
-}
-
-}  // namespace
-
-std::string SessionTable::Open(const std::string& identity) {
+std::string SessionTable::Open(const std::string& identity, absl::Time now) {
   absl::MutexLock lock(&mu_);
   Session& s = sessions_[identity];
   s = Session{};
-  s.id = NewSessionId();
+  s.id = crypto::RandomHex(16);
+  s.last_heartbeat = now;
   return s.id;
+}
+
+bool SessionTable::Heartbeat(const std::string& identity, const std::string& session_id,
+                             absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(identity);
+  if (it == sessions_.end() || it->second.id != session_id) return false;
+  it->second.last_heartbeat = std::max(it->second.last_heartbeat, now);
+  return true;
+}
+
+bool SessionTable::Silent(const std::string& identity, const std::string& session_id,
+                          absl::Time now, absl::Duration max_silence) const {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(identity);
+  return it != sessions_.end() && it->second.id == session_id &&
+         now - it->second.last_heartbeat > max_silence;
+}
+
+void SessionTable::Close(const std::string& identity, const std::string& session_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(identity);
+  if (it != sessions_.end() && it->second.id == session_id) sessions_.erase(it);
 }
 
 bool SessionTable::IsCurrent(const std::string& identity, const std::string& session_id) const {
@@ -37,6 +52,9 @@ absl::Status SessionTable::AttachStream(const std::string& identity,
   auto it = sessions_.find(identity);
   if (it == sessions_.end() || it->second.id != session_id) {
     return absl::FailedPreconditionError("unknown or replaced session; join again");
+  }
+  if (it->second.stream_attached) {
+    return absl::FailedPreconditionError("session already has an open task stream");
   }
   it->second.stream_attached = true;
   return absl::OkStatus();

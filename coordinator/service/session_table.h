@@ -21,15 +21,28 @@ namespace tverr::coordinator {
 
 class SessionTable {
  public:
-  // Starts a new session for `identity`, replacing any older one; returns
-  // its id.
-  std::string Open(const std::string& identity);
+  // Starts a new session for `identity` at `now`, replacing any older one;
+  // returns its id.
+  std::string Open(const std::string& identity, absl::Time now);
+
+  // Records a heartbeat. False if `session_id` is not the current session.
+  bool Heartbeat(const std::string& identity, const std::string& session_id, absl::Time now);
+
+  // True if the current session of `identity` is `session_id` and has had
+  // no heartbeat (or join) for longer than `max_silence` at `now`.
+  bool Silent(const std::string& identity, const std::string& session_id, absl::Time now,
+              absl::Duration max_silence) const;
+
+  // Ends the session if it is still current (for example after it fell
+  // silent); its stream waiters get ABORTED.
+  void Close(const std::string& identity, const std::string& session_id);
 
   // True if `session_id` is the current session of `identity`.
   bool IsCurrent(const std::string& identity, const std::string& session_id) const;
 
   // Marks the task stream of the session attached (online) or detached.
-  // FAILED_PRECONDITION if the session is not current.
+  // FAILED_PRECONDITION if the session is not current or already has a
+  // stream (one stream per session).
   absl::Status AttachStream(const std::string& identity, const std::string& session_id);
   void DetachStream(const std::string& identity, const std::string& session_id);
 
@@ -52,6 +65,7 @@ class SessionTable {
   struct Session {
     std::string id;
     bool stream_attached = false;
+    absl::Time last_heartbeat;
     std::deque<v1::Task> tasks;
   };
   mutable absl::Mutex mu_;

@@ -1,6 +1,7 @@
 #include "node/daemon/node_daemon.h"
 
 #include <glog/logging.h>
+#include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 
 #include <random>
@@ -127,6 +128,7 @@ absl::Status NodeDaemon::RunSession() {
     return s;
   }
   ++joins_;
+  const absl::Time joined_at = absl::Now();
   LOG(INFO) << "joined the coordinator at " << config.coordinator_address() << " as "
             << joined.identity() << " (coordinator " << joined.coordinator_version() << ")";
 
@@ -149,11 +151,17 @@ absl::Status NodeDaemon::RunSession() {
   std::unique_ptr<grpc::ClientReader<v1::Task>> reader = stub->OpenTaskStream(&stream_ctx, open);
   v1::Task task;
   bool first = true;
+  absl::Status refused;
   while (reader->Read(&task)) {
     if (first) {
+      // The stream may run on a new connection: check who serves it too.
+      refused = CheckCoordinatorIdentity(stream_ctx, config.consortium());
+      if (!refused.ok()) {
+        LOG(ERROR) << "refusing coordinator: " << refused.message();
+        stream_ctx.TryCancel();
+        break;
+      }
       connected_ = true;
-      absl::MutexLock lock(&mu_);
-      reset_backoff_ = true;
       first = false;
     }
     switch (task.kind_case()) {
@@ -161,7 +169,10 @@ absl::Status NodeDaemon::RunSession() {
         VLOG(1) << "keepalive " << task.task_id();
         break;
       default:
-        LOG(WARNING) << "ignoring task " << task.task_id() << " of a kind this node does not know";
+        // A newer coordinator may send task kinds this node does not know;
+        // it never acts on them.
+        LOG(WARNING) << "refusing task " << task.task_id()
+                     << ": a task kind this node version does not know";
         break;
     }
   }
@@ -176,10 +187,9 @@ absl::Status NodeDaemon::RunSession() {
   {
     absl::MutexLock lock(&mu_);
     active_call_ = nullptr;
-    // A session that joined counts as success for the backoff even when the
-    // stream broke before the first keepalive.
-    reset_backoff_ = true;
+    reset_backoff_ = refused.ok() && absl::Now() - joined_at >= options_.stable_session;
   }
+  if (!refused.ok()) return refused;
   if (stream_status.ok()) return absl::UnavailableError("coordinator closed the task stream");
   return FromGrpcStatus(stream_status);
 }

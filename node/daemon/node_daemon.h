@@ -6,8 +6,6 @@
 #ifndef TVERR_NODE_DAEMON_NODE_DAEMON_H_
 #define TVERR_NODE_DAEMON_NODE_DAEMON_H_
 
-#include <grpcpp/client_context.h>
-
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -15,8 +13,13 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "tverr/v1/common.pb.h"
 #include "tverr/v1/config.pb.h"
+
+namespace grpc {
+class ClientContext;
+}  // namespace grpc
 
 namespace tverr::node {
 
@@ -28,6 +31,11 @@ struct NodeDaemonOptions {
   v1::NodeCapabilities capabilities;
   // Seed for the backoff jitter. Default: random.
   uint64_t backoff_seed = 0;
+  // A session must last this long before the backoff starts again from its
+  // initial delay, so that a coordinator that accepts joins but drops the
+  // stream at once (or a second node with the same certificate) does not
+  // cause a reconnect storm. Default: 10 s.
+  absl::Duration stable_session = absl::Seconds(10);
 };
 
 class NodeDaemon {

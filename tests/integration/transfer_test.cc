@@ -60,30 +60,15 @@ class TransferTest : public CoordinatorFixture {
   std::unique_ptr<v1::NodeService::Stub> stub_;
 };
 
-TEST_F(TransferTest, UploadThenDownloadRoundTripsAcrossManyChunks) {
-  std::string payload(9 * 1024 * 1024 + 17, '\0');
-  std::mt19937 rng(7);
-  for (char& c : payload) c = static_cast<char>(rng());
-  v1::UploadReceipt receipt;
-  {
-    auto ctx = ContextWithDeadline(30);
-    auto writer = stub_->Upload(ctx.get(), &receipt);
-    v1::TransferHeader header;
-    header.set_kind(v1::PAYLOAD_KIND_WEIGHT_UPDATE);
-    absl::Status s = transfer::SendBytes(
-        header, payload, [&](const v1::Chunk& c) { return writer->Write(c); }, 4 << 20);
-    ASSERT_TRUE(s.ok()) << s;
-    writer->WritesDone();
-    grpc::Status g = writer->Finish();
-    ASSERT_TRUE(g.ok()) << g.error_message();
-  }
-  EXPECT_EQ(receipt.size(), payload.size());
-  EXPECT_EQ(receipt.sha256().digest(), std::string(crypto::AsStringView(crypto::Sha256(payload))));
-
-  auto ctx = ContextWithDeadline(30);
+// Downloads `digest` and returns the bytes (checked by a ChunkAssembler),
+// or the status.
+absl::StatusOr<std::string> Download(v1::NodeService::Stub* stub, const std::string& digest,
+                                     v1::PayloadKind* kind) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   v1::DownloadRequest request;
-  *request.mutable_sha256() = receipt.sha256();
-  auto reader = stub_->Download(ctx.get(), request);
+  request.mutable_sha256()->set_digest(digest);
+  auto reader = stub->Download(&ctx, request);
   std::string received;
   transfer::ChunkAssembler assembler(
       1ull << 30, [](v1::PayloadKind) { return true; },
@@ -92,10 +77,60 @@ TEST_F(TransferTest, UploadThenDownloadRoundTripsAcrossManyChunks) {
         return absl::OkStatus();
       });
   v1::Chunk chunk;
-  while (reader->Read(&chunk)) ASSERT_TRUE(assembler.Add(chunk).ok());
-  ASSERT_TRUE(reader->Finish().ok());
-  ASSERT_TRUE(assembler.Finish().ok());
-  EXPECT_EQ(received, payload);
+  absl::Status s;
+  while (reader->Read(&chunk)) {
+    if (s.ok()) s = assembler.Add(chunk);
+  }
+  grpc::Status g = reader->Finish();
+  if (!g.ok()) return absl::Status(static_cast<absl::StatusCode>(g.error_code()), g.error_message());
+  if (!s.ok()) return s;
+  if (absl::Status f = assembler.Finish(); !f.ok()) return f;
+  *kind = assembler.header().kind();
+  return received;
+}
+
+std::string RandomBytes(size_t n, int seed) {
+  std::string payload(n, '\0');
+  std::mt19937 rng(seed);
+  for (char& c : payload) c = static_cast<char>(rng());
+  return payload;
+}
+
+TEST_F(TransferTest, UploadOfManyChunksIsStoredWithItsDigest) {
+  std::string payload = RandomBytes(9 * 1024 * 1024 + 17, 7);
+  v1::UploadReceipt receipt;
+  auto ctx = ContextWithDeadline(30);
+  auto writer = stub_->Upload(ctx.get(), &receipt);
+  v1::TransferHeader header;
+  header.set_kind(v1::PAYLOAD_KIND_WEIGHT_UPDATE);
+  absl::Status s = transfer::SendBytes(
+      header, payload, [&](const v1::Chunk& c) { return writer->Write(c); }, 4 << 20);
+  ASSERT_TRUE(s.ok()) << s;
+  writer->WritesDone();
+  grpc::Status g = writer->Finish();
+  ASSERT_TRUE(g.ok()) << g.error_message();
+  EXPECT_EQ(receipt.size(), payload.size());
+  EXPECT_EQ(receipt.sha256().digest(), std::string(crypto::AsStringView(crypto::Sha256(payload))));
+  EXPECT_EQ(ReadFileOrEmpty(tmp_.Sub("coordinator-state/payloads/uploads/" +
+                                     crypto::ToHex(crypto::Sha256(payload)))),
+            payload);
+
+  // An upload is never served back to nodes: no hospital can fetch
+  // another's update by its digest.
+  v1::PayloadKind kind;
+  EXPECT_EQ(Download(stub_.get(), receipt.sha256().digest(), &kind).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(TransferTest, PublishedPayloadDownloadsIntactWithItsKind) {
+  std::string weights = RandomBytes(6 * 1024 * 1024 + 3, 11);
+  auto digest = server_->Publish(v1::PAYLOAD_KIND_GLOBAL_WEIGHTS, weights);
+  ASSERT_TRUE(digest.ok()) << digest.status();
+  v1::PayloadKind kind = v1::PAYLOAD_KIND_UNSPECIFIED;
+  auto got = Download(stub_.get(), std::string(crypto::AsStringView(*digest)), &kind);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, weights);
+  EXPECT_EQ(kind, v1::PAYLOAD_KIND_GLOBAL_WEIGHTS);
 }
 
 struct MalformedCase {
@@ -110,7 +145,7 @@ TEST_F(TransferTest, MalformedUploadsGetClearErrorsAndServerCarriesOn) {
   const std::string big(4 * 1024 * 1024 + 1, 'x');
   const std::string huge(5 * 1024 * 1024, 'y');
   const std::vector<MalformedCase> cases = {
-      {"truncated: no trailer", {Header(6), Data(abc)}, grpc::StatusCode::INVALID_ARGUMENT,
+      {"truncated: no trailer", {Header(3), Data(abc)}, grpc::StatusCode::INVALID_ARGUMENT,
        "truncated"},
       {"truncated: nothing at all", {}, grpc::StatusCode::INVALID_ARGUMENT, "before its header"},
       {"wrong digest", {Header(3), Data(abc), Trailer("abd")}, grpc::StatusCode::INVALID_ARGUMENT,
@@ -144,6 +179,8 @@ TEST_F(TransferTest, MalformedUploadsGetClearErrorsAndServerCarriesOn) {
        grpc::StatusCode::INVALID_ARGUMENT, "after the transfer's closing digest"},
       {"empty chunk message", {Header(3), v1::Chunk()}, grpc::StatusCode::INVALID_ARGUMENT,
        "no header, data or trailer"},
+      {"tiny chunks", {Header(6), Data(abc), Data(abc), Trailer(abc + abc)},
+       grpc::StatusCode::INVALID_ARGUMENT, "only the last chunk may be smaller"},
   };
   for (const MalformedCase& c : cases) {
     SCOPED_TRACE(c.name);
@@ -157,7 +194,7 @@ TEST_F(TransferTest, MalformedUploadsGetClearErrorsAndServerCarriesOn) {
   v1::UploadReceipt receipt;
   EXPECT_TRUE(Upload({Header(3), Data(abc), Trailer(abc)}, &receipt).ok());
   int files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(tmp_.Sub("coordinator-state/payloads"))) {
+  for (const auto& e : std::filesystem::directory_iterator(tmp_.Sub("coordinator-state/payloads/uploads"))) {
     (void)e;
     ++files;
   }

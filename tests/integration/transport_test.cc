@@ -70,6 +70,16 @@ TEST_F(TransportTest, ClientWithoutCertificateIsRefusedAtHandshake) {
   ssl.pem_root_certs = ReadFileOrEmpty(coordinator_tls_.ca());
   auto channel = grpc::CreateCustomChannel(target(), grpc::SslCredentials(ssl), UnsharedArgs());
   ExpectRefusedAtHandshake(channel);
+
+  // Control: the same kind of client with a certificate gets through, so
+  // the refusal above is about the missing certificate.
+  TlsDir node = pki_->Issue(v1::ROLE_NODE, "control");
+  ssl.pem_cert_chain = ReadFileOrEmpty(node.cert());
+  ssl.pem_private_key = ReadFileOrEmpty(node.key());
+  v1::JoinResponse response;
+  grpc::Status s = Join(
+      grpc::CreateCustomChannel(target(), grpc::SslCredentials(ssl), UnsharedArgs()), &response);
+  EXPECT_TRUE(s.ok()) << s.error_message();
 }
 
 TEST_F(TransportTest, CertificateFromAnotherCaIsRefusedAtHandshake) {
@@ -78,6 +88,9 @@ TEST_F(TransportTest, CertificateFromAnotherCaIsRefusedAtHandshake) {
   // Trust our CA for the server, present the other CA's certificate.
   WriteFileOrDie(impostor.ca(), ReadFileOrEmpty(coordinator_tls_.ca()));
   ExpectRefusedAtHandshake(ChannelFor(impostor));
+  // Control: the same identity from our CA gets in.
+  v1::JoinResponse response;
+  EXPECT_TRUE(Join(ChannelFor(pki_->Issue(v1::ROLE_NODE, "oslo-uh")), &response).ok());
 }
 
 TEST_F(TransportTest, ExpiredCertificateIsRefusedAtHandshake) {
@@ -85,6 +98,9 @@ TEST_F(TransportTest, ExpiredCertificateIsRefusedAtHandshake) {
   TlsDir expired = pki_->Issue(v1::ROLE_NODE, "expired", now - absl::Hours(48),
                                now - absl::Hours(24));
   ExpectRefusedAtHandshake(ChannelFor(expired));
+  // Control: a current certificate for the same name gets in.
+  v1::JoinResponse response;
+  EXPECT_TRUE(Join(ChannelFor(pki_->Issue(v1::ROLE_NODE, "expired")), &response).ok());
 }
 
 TEST_F(TransportTest, RevokedCertificateIsRefusedAtHandshake) {

@@ -64,11 +64,13 @@ TEST_P(ChunkAssemblerTest, ChecksTheTransfer) {
 INSTANTIATE_TEST_SUITE_P(
     Table, ChunkAssemblerTest,
     ::testing::Values(
-        Case{"ok", {Header(5), Data("ab"), Data("cde"), Trailer("abcde")}, ""},
+        Case{"ok", {Header(5), Data("abcde"), Trailer("abcde")}, ""},
         Case{"ok_empty_payload", {Header(0), Trailer("")}, ""},
         Case{"nothing", {}, "before its header"},
-        Case{"truncated", {Header(5), Data("ab")}, "truncated: stream ended after 2 of 5"},
-        Case{"closed_early", {Header(5), Data("ab"), Trailer("ab")}, "after 2 of its declared 5"},
+        Case{"truncated", {Header(5)}, "truncated: stream ended after 0 of 5"},
+        Case{"small_chunk_not_last", {Header(5), Data("ab"), Data("cde"), Trailer("abcde")},
+             "only the last chunk may be smaller than 1048576"},
+        Case{"closed_early", {Header(5), Trailer("")}, "after 0 of its declared 5"},
         Case{"bad_digest", {Header(2), Data("ab"), Trailer("xy")}, "SHA-256 mismatch"},
         Case{"too_big_declared", {Header(1001)}, "exceeds the limit of 1000"},
         Case{"too_much_data", {Header(1), Data("ab")}, "more than its declared 1"},
@@ -92,6 +94,21 @@ TEST(ChunkAssembler, RefusesChunksAboveFourMiB) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("the limit is 4194304"));
 }
 
+TEST(ChunkAssembler, AcceptsFullChunksThenAShortLastOne) {
+  const std::string one_mib(kMinChunkBytes, 'a');
+  std::string all = one_mib + one_mib + "tail";
+  ChunkAssembler assembler(
+      uint64_t{1} << 30, [](v1::PayloadKind) { return true; },
+      [](absl::string_view) { return absl::OkStatus(); });
+  ASSERT_TRUE(assembler.Add(Header(all.size())).ok());
+  ASSERT_TRUE(assembler.Add(Data(one_mib)).ok());
+  ASSERT_TRUE(assembler.Add(Data(one_mib)).ok());
+  ASSERT_TRUE(assembler.Add(Data("tail")).ok());
+  ASSERT_TRUE(assembler.Add(Trailer(all)).ok());
+  EXPECT_TRUE(assembler.Finish().ok());
+  EXPECT_EQ(assembler.bytes_received(), all.size());
+}
+
 TEST(ChunkAssembler, SinkErrorAbortsTheTransfer) {
   ChunkAssembler assembler(
       100, [](v1::PayloadKind) { return true; },
@@ -102,7 +119,8 @@ TEST(ChunkAssembler, SinkErrorAbortsTheTransfer) {
 }
 
 TEST(ChunkWriter, SendBytesProducesWhatTheAssemblerAccepts) {
-  for (size_t size : {size_t{0}, size_t{1}, size_t{1023}, size_t{1024}, size_t{5000}}) {
+  constexpr size_t kChunk = kMinChunkBytes;
+  for (size_t size : {size_t{0}, size_t{1}, kChunk - 1, kChunk, 3 * kChunk + 5}) {
     std::string payload(size, 'q');
     for (size_t i = 0; i < size; ++i) payload[i] = static_cast<char>(i * 31);
     std::vector<v1::Chunk> sent;
@@ -113,12 +131,12 @@ TEST(ChunkWriter, SendBytesProducesWhatTheAssemblerAccepts) {
                             sent.push_back(c);
                             return true;
                           },
-                          /*chunk_size=*/1024)
+                          /*chunk_size=*/kChunk)
                     .ok());
-    EXPECT_EQ(sent.size(), 2 + (size + 1023) / 1024);
+    EXPECT_EQ(sent.size(), 2 + (size + kChunk - 1) / kChunk);
     std::string got;
     ChunkAssembler assembler(
-        1 << 20, [](v1::PayloadKind) { return true; },
+        1 << 30, [](v1::PayloadKind) { return true; },
         [&](absl::string_view d) {
           got.append(d.data(), d.size());
           return absl::OkStatus();
@@ -134,6 +152,8 @@ TEST(ChunkWriter, RejectsBadChunkSizeAndBrokenStream) {
   v1::TransferHeader header;
   auto ok = [](const v1::Chunk&) { return true; };
   EXPECT_EQ(SendBytes(header, "x", ok, 0).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(SendBytes(header, "x", ok, kMinChunkBytes - 1).code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(SendBytes(header, "x", ok, kMaxChunkBytes + 1).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(SendBytes(header, "x", [](const v1::Chunk&) { return false; }).code(),

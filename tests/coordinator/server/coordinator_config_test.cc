@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <filesystem>
+
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_pki.h"
 
 namespace tverr::coordinator {
 namespace {
@@ -13,12 +16,13 @@ using ::testing::HasSubstr;
 
 class CoordinatorConfigTest : public ::testing::Test {
  protected:
+  // Real certificates: the config check reads them (role, consortium,
+  // key match, CRL).
   void SetUp() override {
-    mkdir(tmp_.Sub("tls").c_str(), 0700);
-    mkdir(tmp_.Sub("tls/crl").c_str(), 0700);
-    for (const char* f : {"tls/cert.pem", "tls/key.pem", "tls/ca.pem"}) {
-      testing::WriteFileOrDie(tmp_.Sub(f), "x");
-    }
+    testing::TestPki pki(tmp_.Sub("pki"), "nordic");
+    testing::TlsDir tls = pki.Issue(v1::ROLE_COORDINATOR, "coordinator");
+    std::filesystem::rename(tls.dir, tmp_.Sub("tls"));
+    std::filesystem::rename(pki.crl_dir(), tmp_.Sub("tls/crl"));
   }
   std::string Write(const std::string& text) {
     std::string path = tmp_.Sub("coordinator.textproto");
@@ -75,6 +79,58 @@ TEST_F(CoordinatorConfigTest, EveryProblemIsNamed) {
   EXPECT_THAT(msg, HasSubstr(path + ": field 'tls.cert_file': file " + tmp_.Sub("nope.pem")));
   EXPECT_THAT(msg, HasSubstr(path + ": field 'tls.crl_dir'"));
   EXPECT_THAT(msg, HasSubstr("is not a directory"));
+}
+
+TEST_F(CoordinatorConfigTest, CertificateOfTheWrongRoleOrConsortiumIsRefused) {
+  testing::TestPki other(tmp_.Sub("other"), "nordic");
+  testing::TlsDir node = other.Issue(v1::ROLE_NODE, "oslo");
+  std::string path = Write(std::string("consortium: \"nordic\"\n") + "tls { cert_file: \"" +
+                           node.cert() + "\" key_file: \"" + node.key() + "\" ca_file: \"" +
+                           node.ca() + "\" crl_dir: \"" + other.crl_dir() + "\" }\n");
+  auto config = LoadCoordinatorConfig(path, {});
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr("is for fl://nordic/node/oslo, not a coordinator"));
+
+  auto wrong_consortium =
+      LoadCoordinatorConfig(Write(std::string("consortium: \"baltic\"\n") + kTls), {});
+  ASSERT_FALSE(wrong_consortium.ok());
+  EXPECT_THAT(std::string(wrong_consortium.status().message()),
+              HasSubstr("not a coordinator of consortium 'baltic'"));
+}
+
+TEST_F(CoordinatorConfigTest, KeyOfAnotherCertificateIsRefused) {
+  testing::TestPki other(tmp_.Sub("other"), "nordic");
+  testing::TlsDir foreign = other.Issue(v1::ROLE_COORDINATOR, "coordinator");
+  std::filesystem::copy_file(foreign.key(), tmp_.Sub("tls/key.pem"),
+                             std::filesystem::copy_options::overwrite_existing);
+  std::string path = Write(std::string("consortium: \"nordic\"\n") + kTls);
+  auto config = LoadCoordinatorConfig(path, {});
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr(path + ": field 'tls': key file"));
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("does not belong"));
+}
+
+// gRPC accepts certificates unchecked when the CA's CRL is missing, so the
+// coordinator must refuse to start without one.
+TEST_F(CoordinatorConfigTest, MissingOrForeignCrlIsRefused) {
+  for (const auto& entry : std::filesystem::directory_iterator(tmp_.Sub("tls/crl"))) {
+    std::filesystem::remove(entry.path());
+  }
+  std::string path = Write(std::string("consortium: \"nordic\"\n") + kTls);
+  auto config = LoadCoordinatorConfig(path, {});
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("no CRL of CA"));
+
+  testing::TestPki other(tmp_.Sub("other"), "nordic");  // same subject, other key
+  for (const auto& entry : std::filesystem::directory_iterator(other.crl_dir())) {
+    std::filesystem::copy_file(entry.path(), tmp_.Sub("tls/crl") + "/" +
+                                                 entry.path().filename().string());
+  }
+  auto foreign = LoadCoordinatorConfig(path, {});
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_THAT(std::string(foreign.status().message()), HasSubstr("is not signed by CA"));
 }
 
 TEST_F(CoordinatorConfigTest, MissingTlsBlockIsNamed) {

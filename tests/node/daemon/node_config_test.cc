@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_pki.h"
+
+#include <filesystem>
 
 namespace tverr::node {
 namespace {
@@ -13,7 +16,11 @@ using ::testing::HasSubstr;
 class NodeConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* f : {"cert.pem", "key.pem", "ca.pem"}) testing::WriteFileOrDie(tmp_.Sub(f), "x");
+    testing::TestPki pki(tmp_.Sub("pki"), "nordic");
+    testing::TlsDir tls = pki.Issue(v1::ROLE_NODE, "oslo-uh");
+    for (const char* f : {"cert.pem", "key.pem", "ca.pem"}) {
+      std::filesystem::copy_file(tls.dir + "/" + f, tmp_.Sub(f));
+    }
   }
   std::string Write(const std::string& text) {
     std::string path = tmp_.Sub("node.textproto");
@@ -58,6 +65,17 @@ TEST_F(NodeConfigTest, OverridesAndErrors) {
   EXPECT_THAT(msg, HasSubstr(path + ": field 'backoff.max_ms'"));
   EXPECT_THAT(msg, HasSubstr(path + ": field 'backoff.multiplier'"));
   EXPECT_THAT(msg, HasSubstr(path + ": field 'backoff.jitter'"));
+}
+
+TEST_F(NodeConfigTest, CertificateOfAnotherConsortiumIsRefusedAtStart) {
+  std::string path =
+      Write(std::string("coordinator_address: \"x:1\"\nconsortium: \"baltic\"\n") + kTls);
+  auto c = LoadNodeConfig(path, {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(std::string(c.status().message()),
+              HasSubstr(path + ": field 'tls': certificate file"));
+  EXPECT_THAT(std::string(c.status().message()),
+              HasSubstr("is for fl://nordic/node/oslo-uh, not a node of consortium 'baltic'"));
 }
 
 }  // namespace

@@ -1,0 +1,49 @@
+// The coordinator's payloads on disk, content-addressed, in two kinds of
+// place that never mix:
+//   uploads/            what nodes sent (updates); never served to nodes,
+//                       so no hospital can fetch another's update.
+//   published/<kind>/   what the coordinator publishes for nodes to
+//                       download (model artifacts, global weights).
+// Thread-safe.
+#ifndef TVERR_COORDINATOR_STORAGE_PAYLOAD_STORE_H_
+#define TVERR_COORDINATOR_STORAGE_PAYLOAD_STORE_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/crypto/sha256.h"
+#include "common/store/blob_store.h"
+#include "tverr/v1/transfer.pb.h"
+
+namespace tverr::coordinator {
+
+class PayloadStore {
+ public:
+  // Uses (creating) `dir`.
+  static absl::StatusOr<std::unique_ptr<PayloadStore>> Open(const std::string& dir);
+
+  // Where node uploads go.
+  store::BlobStore& uploads() { return *uploads_; }
+
+  // Makes `data` available for download as `kind`; durable on return.
+  absl::StatusOr<crypto::Sha256Digest> Publish(v1::PayloadKind kind, absl::string_view data);
+
+  // A published payload: its kind and path. NOT_FOUND if nothing with this
+  // digest was published (uploads are never found here).
+  struct Published {
+    v1::PayloadKind kind;
+    std::string path;
+  };
+  absl::StatusOr<Published> FindPublished(const crypto::Sha256Digest& digest) const;
+
+ private:
+  PayloadStore() = default;
+  std::unique_ptr<store::BlobStore> uploads_;
+  std::map<v1::PayloadKind, std::unique_ptr<store::BlobStore>> published_;
+};
+
+}  // namespace tverr::coordinator
+
+#endif  // TVERR_COORDINATOR_STORAGE_PAYLOAD_STORE_H_
