@@ -13,8 +13,10 @@ PACKAGES=(
   libabsl-dev libssl-dev libsqlite3-dev libgoogle-glog-dev
   # node: DICOM and training
   libdcmtk-dev libtorch-dev
-  # tests
-  libgtest-dev libgmock-dev
+  # demo data (Fashion-MNIST as DICOM)
+  dataset-fashion-mnist zlib1g-dev
+  # tests: a real PACS
+  libgtest-dev libgmock-dev orthanc
 )
 
 missing=()
