@@ -103,8 +103,10 @@ HeaderResult ReadDicomHeader(const std::string& path) {
   h.subgroups.manufacturer = TextGroup(GetString(ds, DCM_Manufacturer));
   h.subgroups.model = TextGroup(GetString(ds, DCM_ManufacturerModelName));
   DcmElement* pixels = nullptr;
+  // Compressed (encapsulated) pixel data has an undefined length field and
+  // reports length 0 before it is loaded: it counts as present.
   h.has_pixel_data = ds->findAndGetElement(DCM_PixelData, pixels).good() && pixels != nullptr &&
-                     pixels->getLength() > 0;
+                     (pixels->getLength() > 0 || pixels->getLengthField() == DCM_UndefinedLength);
   if (h.sop_instance_uid.empty()) {
     result.problem = FileProblem::kMissingUid;
     result.message = "no SOPInstanceUID";

@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "node/data/dicom_directory_source.h"
 #include "node/data/pacs_client.h"
 #include "tests/support/dicom_writer.h"
 #include "tests/support/orthanc.h"
@@ -373,6 +374,51 @@ TEST_F(PacsClientTest, FindAndRetrieveGetsEverything) {
     PixelInfo got = ReadPixels(path);
     EXPECT_EQ(got.bytes, (*originals_)[got.sop_instance_uid].bytes) << path;
   }
+}
+
+// The whole path a hospital uses: query the PACS, retrieve, load as
+// training data; the tensors equal those loaded from the original files.
+TEST_F(PacsClientTest, RetrievedStudiesLoadToTheSameTensorsAsTheOriginalFiles) {
+  const std::string store = dir_->Sub("retrieved-for-training");
+  absl::StatusOr<RetrieveResult> result = PacsClient(Source(store)).FindAndRetrieve();
+  ASSERT_TRUE(result.ok()) << result.status();
+  std::string manifest = "sop_instance_uid,label\n";
+  int i = 0;
+  for (const auto& [uid, info] : *originals_) {
+    absl::StrAppend(&manifest, uid, ",", i++ % 2 ? "finding" : "normal", "\n");
+  }
+  tverr::testing::WriteFileOrDie(dir_->Sub("pacs-labels.csv"), manifest);
+  auto load = [&](const std::string& directory) {
+    DirectorySourceOptions o;
+    o.source.set_directory(directory);
+    o.source.set_manifest(dir_->Sub("pacs-labels.csv"));
+    o.input.set_width(4);
+    o.input.set_height(4);
+    o.input.set_channels(1);
+    o.input.mutable_window()->set_center(1000);
+    o.input.mutable_window()->set_width(2000);
+    o.labels = {"normal", "finding"};
+    o.fractions.set_train(1);
+    o.split_salt = "pacs";
+    return DicomDirectorySource::Open(o);
+  };
+  auto from_pacs = load(store);
+  auto from_files = load(dir_->Sub("sent"));
+  ASSERT_TRUE(from_pacs.ok()) << from_pacs.status();
+  ASSERT_TRUE(from_files.ok()) << from_files.status();
+  ASSERT_EQ((*from_pacs)->Size(), 12u);
+  ASSERT_EQ((*from_files)->Size(), 12u);
+  EXPECT_TRUE((*from_pacs)->report().issues.empty());
+  std::map<std::string, std::vector<float>> a, b;
+  for (size_t k = 0; k < 12; ++k) {
+    auto ea = (*from_pacs)->Get(k);
+    auto eb = (*from_files)->Get(k);
+    ASSERT_TRUE(ea.ok() && eb.ok());
+    a[ea->sop_instance_uid] = ea->pixels;
+    b[eb->sop_instance_uid] = eb->pixels;
+  }
+  EXPECT_EQ(a, b);
+  EXPECT_EQ((*from_pacs)->summary().fingerprint, (*from_files)->summary().fingerprint);
 }
 
 TEST_F(PacsClientTest, PatientIdentifiersAppearInNoStatusOrLog) {

@@ -63,6 +63,9 @@ class DirectorySourceTest : public ::testing::Test {
         d.patient_name = absl::StrCat("Nordmann^Ola", p);
         d.patient_sex = p % 2 ? "M" : "F";
         d.manufacturer = p < 3 ? "Nordlys Medical" : "Fjord Imaging";
+        // Some of the images compressed, as PACS exports often are.
+        if (i == 1) d.syntax = p % 2 ? testing::TestSyntax::kJpegLossless : testing::TestSyntax::kRle;
+        if (i == 2) d.syntax = testing::TestSyntax::kJpegLsLossless;
         std::string uid;
         fs::create_directories(tmp_.Sub(absl::StrCat("dicom/p", p)));
         ASSERT_TRUE(testing::WriteTestDicom(
