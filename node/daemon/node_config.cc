@@ -24,6 +24,52 @@ absl::StatusOr<v1::NodeConfig> LoadNodeConfig(const std::string& path,
   return FinishNodeConfig(std::move(config), path, base_dir);
 }
 
+namespace {
+
+bool IsAeTitle(const std::string& ae) {
+  if (ae.empty() || ae.size() > 16) return false;
+  for (char c : ae) {
+    if (c < 0x20 || c > 0x7e || c == '\\') return false;
+  }
+  return true;
+}
+
+// Resolves the data paths and checks the fields; whether the files exist
+// is checked when the data is used (fl-node-data check), since a PACS
+// store directory may not exist before the first pull.
+void ValidateData(const std::string& base_dir, v1::NodeConfig* config,
+                  config::ConfigErrors* errors) {
+  v1::NodeDataConfig* data = config->mutable_data();
+  v1::DicomDirectorySource* dir = data->mutable_directory();
+  dir->set_directory(config::ResolvePath(base_dir, dir->directory()));
+  dir->set_manifest(config::ResolvePath(base_dir, dir->manifest()));
+  if (data->has_pacs()) {
+    v1::PacsSource* pacs = data->mutable_pacs();
+    pacs->set_store_directory(config::ResolvePath(base_dir, pacs->store_directory()));
+    if (pacs->host().empty()) errors->Add("data.pacs.host", "is required");
+    if (pacs->port() == 0 || pacs->port() > 65535) {
+      errors->Add("data.pacs.port", "must be between 1 and 65535");
+    }
+    if (!IsAeTitle(pacs->called_ae_title())) {
+      errors->Add("data.pacs.called_ae_title", "must be 1-16 printable characters");
+    }
+    if (!pacs->calling_ae_title().empty() && !IsAeTitle(pacs->calling_ae_title())) {
+      errors->Add("data.pacs.calling_ae_title", "must be 1-16 printable characters");
+    }
+    if (pacs->store_directory().empty()) {
+      errors->Add("data.pacs.store_directory", "is required");
+    }
+    if (dir->directory().empty()) dir->set_directory(pacs->store_directory());
+  }
+  if (dir->directory().empty()) errors->Add("data.directory.directory", "is required");
+  if (dir->manifest().empty()) errors->Add("data.directory.manifest", "is required");
+  data->set_cache_dir(data->cache_dir().empty()
+                          ? config->state_dir() + "/data-cache"
+                          : config::ResolvePath(base_dir, data->cache_dir()));
+}
+
+}  // namespace
+
 absl::StatusOr<v1::NodeConfig> FinishNodeConfig(v1::NodeConfig config, const std::string& source,
                                                 const std::string& base_dir) {
   if (config.state_dir().empty()) {
@@ -37,6 +83,7 @@ absl::StatusOr<v1::NodeConfig> FinishNodeConfig(v1::NodeConfig config, const std
   if (b->jitter() == 0) b->set_jitter(0.2);
 
   config::ConfigErrors errors(source);
+  if (config.has_data()) ValidateData(base_dir, &config, &errors);
   config::ValidateAddressField("coordinator_address", config.coordinator_address(), &errors);
   config::ValidateNameField("consortium", config.consortium(), &errors);
   config::ValidateLogLevelField("log_level", config.log_level(), &errors);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -120,6 +121,9 @@ absl::Status DicomDirectorySource::Impl::Scan(const Manifest& manifest, HeaderIn
   fs::recursive_directory_iterator it(options.source.directory(),
                                       fs::directory_options::skip_permission_denied, ec);
   for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    // Hidden files (journals, temporary files of a retrieve in progress)
+    // are not data.
+    if (it->path().filename().string().rfind('.', 0) == 0) continue;
     if (it->is_regular_file(ec)) paths.push_back(it->path().string());
   }
   if (ec) {
@@ -133,6 +137,7 @@ absl::Status DicomDirectorySource::Impl::Scan(const Manifest& manifest, HeaderIn
     std::optional<FileStamp> stamp;
     std::optional<HeaderResult> header;
     bool from_index = false;
+    std::string cache_key;
   };
   std::vector<Scanned> scanned(paths.size());
   std::atomic<size_t> next{0};
@@ -147,6 +152,10 @@ absl::Status DicomDirectorySource::Impl::Scan(const Manifest& manifest, HeaderIn
         r.header = ReadDicomHeader(paths[i]);
         if (index) index->Remember(paths[i], *r.stamp, *r.header);
       }
+      if (r.header->problem == FileProblem::kNone) {
+        r.cache_key = TensorCache::Key(pipeline, r.header->header.sop_instance_uid, r.stamp->size,
+                                       r.stamp->mtime_ns);
+      }
     }
   };
   std::vector<std::thread> pool;
@@ -154,7 +163,7 @@ absl::Status DicomDirectorySource::Impl::Scan(const Manifest& manifest, HeaderIn
   work();
   for (std::thread& t : pool) t.join();
 
-  std::map<std::string, std::string> seen_uids;  // uid -> relative path
+  std::unordered_map<std::string, std::string> seen_uids;  // uid -> relative path
   std::set<std::string> matched_keys;
   for (size_t i = 0; i < paths.size(); ++i) {
     const std::string& path = paths[i];
@@ -194,7 +203,7 @@ absl::Status DicomDirectorySource::Impl::Scan(const Manifest& manifest, HeaderIn
     item.meta.subgroups = h.subgroups;
     item.manifest_split = entry->second.split;
     item.patient_key = h.patient_key;
-    item.cache_key = TensorCache::Key(pipeline, h.sop_instance_uid, stamp->size, stamp->mtime_ns);
+    item.cache_key = std::move(scanned[i].cache_key);
     items.push_back(std::move(item));
   }
   for (const ManifestIssue& issue : manifest.issues) {
@@ -290,6 +299,7 @@ absl::StatusOr<std::unique_ptr<DicomDirectorySource>> DicomDirectorySource::Open
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->pipeline = PipelineFingerprint(options.input);
+  const absl::Time start = absl::Now();
   ASSIGN_OR_RETURN(Manifest manifest, ReadManifest(options.source.manifest(), options.labels));
   if (!fs::is_directory(options.source.directory())) {
     return absl::NotFoundError(
@@ -302,6 +312,7 @@ absl::StatusOr<std::unique_ptr<DicomDirectorySource>> DicomDirectorySource::Open
     ASSIGN_OR_RETURN(index, HeaderIndex::Open(options.cache_dir));
   }
   const absl::Time t0 = absl::Now();
+  VLOG(1) << "data: manifest and index " << absl::FormatDuration(t0 - start);
   RETURN_IF_ERROR(impl->Scan(manifest, index.get()));
   if (index) {
     if (absl::Status s = index->Flush(); !s.ok()) LOG(WARNING) << "data: header index: " << s;

@@ -2,7 +2,7 @@
 // (a research PACS export, or the store directory a PacsClient retrieved
 // into) plus a labels manifest.
 //
-// Open() scans every file, matches it to the manifest, assigns
+// Open() scans every file (except hidden ones), matches it to the manifest, assigns
 // patient-level splits and prepares every example's pixels (through the
 // tensor cache when one is configured). A bad file never stops the load:
 // it is skipped, counted and reported (by path relative to the directory,

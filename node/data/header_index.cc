@@ -43,7 +43,7 @@ absl::StatusOr<std::unique_ptr<HeaderIndex>> HeaderIndex::Open(const std::string
 
 std::optional<HeaderResult> HeaderIndex::Find(const std::string& path,
                                               const FileStamp& stamp) const {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   auto it = rows_.find(path);
   if (it == rows_.end() || !(it->second.stamp == stamp)) return std::nullopt;
   return it->second.result;

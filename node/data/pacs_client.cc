@@ -413,6 +413,18 @@ absl::StatusOr<FileToStore> ReadMeta(const std::string& path) {
 
 PacsClient::PacsClient(v1::PacsSource source) : source_(std::move(source)) {}
 
+absl::Status PacsClient::Echo() const {
+  RETURN_IF_ERROR(ValidateSource(source_));
+  Scu scu(source_);
+  RETURN_IF_ERROR(scu.AddContext(UID_VerificationSOPClass, {UID_LittleEndianImplicitTransferSyntax}));
+  RETURN_IF_ERROR(scu.Connect("C-ECHO"));
+  const T_ASC_PresentationContextID pc = scu.ContextFor(UID_VerificationSOPClass);
+  OFCondition c = pc == 0 ? OFCondition(EC_IllegalCall) : scu.sendECHORequest(pc);
+  scu.Release();
+  if (c.bad()) return NetworkError(source_, "C-ECHO", c);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<StudyMatch>> PacsClient::FindStudies() const {
   RETURN_IF_ERROR(ValidateSource(source_));
   RETURN_IF_ERROR(ValidateQuery(source_));

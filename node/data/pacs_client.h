@@ -37,6 +37,9 @@ class PacsClient {
   // `source` supplies host, port, AE titles, query and store directory.
   explicit PacsClient(v1::PacsSource source);
 
+  // C-ECHO: checks that the PACS accepts an association from this node.
+  absl::Status Echo() const;
+
   // C-FIND at STUDY level with the configured modality and date range.
   absl::StatusOr<std::vector<StudyMatch>> FindStudies() const;
 

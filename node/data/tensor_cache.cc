@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -104,27 +103,32 @@ absl::StatusOr<std::vector<float>> TensorCache::Get(const std::string& key) cons
 
 absl::Status TensorCache::Put(const std::string& key, const std::vector<float>& values) const {
   const std::string path = PathOf(key);
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp = absl::StrCat(path, ".tmp-", getpid(), "-", counter++);
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  // Written in place, without a temporary file and rename: a torn entry
+  // (crash, full disk) fails its checksum and is rebuilt, and skipping the
+  // rename halves the file-system work of a cold load.
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0 && errno == ENOENT) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  }
   if (fd < 0) {
     return absl::UnavailableError(absl::StrCat("cannot write cache entry: ", std::strerror(errno)));
   }
-  char header[kHeader];
-  std::memcpy(header, kMagic, 4);
-  uint64_t count = values.size();
-  std::memcpy(header + 4, &kVersion, 4);
-  std::memcpy(header + 8, &count, 8);
   const absl::string_view payload(reinterpret_cast<const char*>(values.data()),
                                   values.size() * sizeof(float));
+  std::string bytes(kHeader, '\0');
+  uint64_t count = values.size();
+  std::memcpy(bytes.data(), kMagic, 4);
+  std::memcpy(bytes.data() + 4, &kVersion, 4);
+  std::memcpy(bytes.data() + 8, &count, 8);
+  bytes.append(payload.data(), payload.size());
   crypto::Sha256Digest digest = crypto::Sha256(payload);
-  bool ok = WriteAll(fd, header, kHeader) && WriteAll(fd, payload.data(), payload.size()) &&
-            WriteAll(fd, digest.data(), digest.size());
+  bytes.append(reinterpret_cast<const char*>(digest.data()), digest.size());
+  bool ok = WriteAll(fd, bytes.data(), bytes.size());
   ok = (close(fd) == 0) && ok;
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
+  if (!ok) {
+    unlink(path.c_str());
     return absl::UnavailableError(absl::StrCat("cannot write cache entry: ", std::strerror(errno)));
   }
   return absl::OkStatus();

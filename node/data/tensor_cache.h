@@ -29,8 +29,8 @@ class TensorCache {
   // magic, size or checksum), after which the caller should Put() again.
   absl::StatusOr<std::vector<float>> Get(const std::string& key) const;
 
-  // Stores an entry (atomically: temporary file then rename). Not fsynced:
-  // a cache entry lost in a crash is simply rebuilt.
+  // Stores an entry, in place and not fsynced: an entry torn or lost in a
+  // crash fails its checksum (or is missing) and is simply rebuilt.
   absl::Status Put(const std::string& key, const std::vector<float>& values) const;
 
   const std::string& dir() const { return dir_; }

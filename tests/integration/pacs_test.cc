@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "node/data/dicom_directory_source.h"
 #include "node/data/pacs_client.h"
+#include "node/data/pacs_pull.h"
 #include "tests/support/dicom_writer.h"
 #include "tests/support/orthanc.h"
 #include "tests/support/temp_dir.h"
@@ -419,6 +420,33 @@ TEST_F(PacsClientTest, RetrievedStudiesLoadToTheSameTensorsAsTheOriginalFiles) {
   }
   EXPECT_EQ(a, b);
   EXPECT_EQ((*from_pacs)->summary().fingerprint, (*from_files)->summary().fingerprint);
+}
+
+TEST_F(PacsClientTest, EchoSucceeds) { EXPECT_TRUE(PacsClient(Source()).Echo().ok()); }
+
+// A repeated pull skips complete studies; an interrupted one (journal
+// lost or study incomplete) retrieves again.
+TEST_F(PacsClientTest, PullRetrievesOnlyNewStudies) {
+  v1::PacsSource source = Source(dir_->Sub("pulled"));
+  source.set_modality("CT");
+  absl::StatusOr<PullResult> first = PullNewStudies(source);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->studies_found, 2);
+  EXPECT_EQ(first->studies_retrieved, 2);
+  EXPECT_EQ(first->instances_stored, 8);
+  absl::StatusOr<PullResult> second = PullNewStudies(source);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->studies_skipped, 2);
+  EXPECT_EQ(second->studies_retrieved, 0);
+  source.clear_modality();  // the query widens: only the new study comes
+  absl::StatusOr<PullResult> third = PullNewStudies(source);
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(third->studies_found, 3);
+  EXPECT_EQ(third->studies_skipped, 2);
+  EXPECT_EQ(third->studies_retrieved, 1);
+  std::vector<std::string> files = FilesIn(dir_->Sub("pulled"));
+  EXPECT_EQ(files.size(), 13u);
+  EXPECT_THAT(files, ::testing::Contains(".tverr-pulled-studies"));
 }
 
 TEST_F(PacsClientTest, PatientIdentifiersAppearInNoStatusOrLog) {

@@ -67,6 +67,34 @@ TEST_F(NodeConfigTest, OverridesAndErrors) {
   EXPECT_THAT(msg, HasSubstr(path + ": field 'backoff.jitter'"));
 }
 
+TEST_F(NodeConfigTest, DataSectionResolvesPathsAndDefaults) {
+  auto c = LoadNodeConfig(
+      Write(std::string("coordinator_address: \"x:1\"\nconsortium: \"nordic\"\n") + kTls +
+            "data { directory { manifest: \"labels.csv\" }\n"
+            "  pacs { host: \"pacs.hospital.local\" port: 104 called_ae_title: \"RESEARCH\"\n"
+            "         store_directory: \"pacs-store\" modality: \"CT\" } }\n"),
+      {});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->data().directory().directory(), tmp_.Sub("pacs-store"));
+  EXPECT_EQ(c->data().directory().manifest(), tmp_.Sub("labels.csv"));
+  EXPECT_EQ(c->data().pacs().store_directory(), tmp_.Sub("pacs-store"));
+  EXPECT_EQ(c->data().cache_dir(), tmp_.Sub("node-state") + "/data-cache");
+}
+
+TEST_F(NodeConfigTest, DataSectionProblemsAreNamed) {
+  std::string path = Write(
+      std::string("coordinator_address: \"x:1\"\nconsortium: \"nordic\"\n") + kTls +
+      "data { pacs { port: 70000 called_ae_title: \"A-TITLE-LONGER-THAN-16\" } }\n");
+  auto c = LoadNodeConfig(path, {});
+  ASSERT_FALSE(c.ok());
+  std::string msg(c.status().message());
+  for (const char* field : {"data.pacs.host", "data.pacs.port", "data.pacs.called_ae_title",
+                            "data.pacs.store_directory", "data.directory.directory",
+                            "data.directory.manifest"}) {
+    EXPECT_THAT(msg, HasSubstr(path + ": field '" + field + "'"));
+  }
+}
+
 TEST_F(NodeConfigTest, CertificateOfAnotherConsortiumIsRefusedAtStart) {
   std::string path =
       Write(std::string("coordinator_address: \"x:1\"\nconsortium: \"baltic\"\n") + kTls);
