@@ -37,6 +37,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/status/status_macros.h"
 
 namespace tverr::node {
@@ -216,6 +217,7 @@ class Scu final : public DcmSCU {
 
   // Opens the association for `operation` ("C-FIND", ...).
   absl::Status Connect(absl::string_view operation) {
+    const absl::Time start = absl::Now();
     OFCondition c = initNetwork();
     if (c.bad()) {
       return absl::InternalError(
@@ -232,9 +234,16 @@ class Scu final : public DcmSCU {
       return absl::UnavailableError(absl::StrCat(
           peer, " accepted none of the presentation contexts proposed for ", operation));
     }
-    if (IsTimeout(c)) {
+    // DCMTK reports a peer that hangs up at once with the same condition as
+    // a timeout; only a wait that lasted the timeout is one.
+    if (IsTimeout(c) && absl::Now() - start >= absl::Seconds(TimeoutSeconds(source_)) * 0.9) {
       return absl::DeadlineExceededError(absl::StrCat(
           peer, " did not answer the association request within ", TimeoutSeconds(source_), " s"));
+    }
+    if (IsTimeout(c)) {
+      return absl::UnavailableError(
+          absl::StrCat(peer, " closed the connection during the association request for ",
+                       operation));
     }
     return absl::UnavailableError(
         absl::StrCat(peer, " could not be reached for ", operation, ": ", c.text()));
