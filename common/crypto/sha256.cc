@@ -1,6 +1,7 @@
 #include "common/crypto/sha256.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <cstdlib>
@@ -25,6 +26,17 @@ std::string ToHex(absl::string_view bytes) {
 }
 
 std::string ToHex(const Sha256Digest& digest) { return ToHex(AsStringView(digest)); }
+
+Sha256Digest HmacSha256(absl::string_view key, absl::string_view data) {
+  Sha256Digest out{};
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(),
+           &len) == nullptr) {
+    std::abort();  // only fails on allocation failure
+  }
+  return out;
+}
 
 std::string RandomHex(size_t n) {
   std::string bytes(n, '\0');

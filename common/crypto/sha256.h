@@ -21,6 +21,9 @@ inline absl::string_view AsStringView(const Sha256Digest& d) {
   return absl::string_view(reinterpret_cast<const char*>(d.data()), d.size());
 }
 
+// HMAC-SHA256(key, data).
+Sha256Digest HmacSha256(absl::string_view key, absl::string_view data);
+
 // `n` bytes from OpenSSL's CSPRNG, as lower-case hex (2n characters).
 std::string RandomHex(size_t n);
 

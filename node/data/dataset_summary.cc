@@ -63,7 +63,28 @@ v1::DatasetSummary Releasable(const DatasetSummary& summary) {
   out.set_pipeline_fingerprint(summary.pipeline_fingerprint);
   *out.mutable_examples() = Count("examples", "all", summary.examples);
   for (const auto& [group, values] : summary.counts) {
-    for (const auto& [value, n] : values) *out.add_counts() = Count(group, value, n);
+    std::vector<v1::GroupCount> cells;
+    int suppressed = 0;
+    for (const auto& [value, n] : values) {
+      cells.push_back(Count(group, value, n));
+      suppressed += cells.back().suppressed();
+    }
+    // Complementary suppression: the cells of a group add up to the
+    // published total, so a single hidden cell could be recovered by
+    // subtraction. Hide the smallest other cell too.
+    if (suppressed == 1 && cells.size() > 1) {
+      v1::GroupCount* smallest = nullptr;
+      for (v1::GroupCount& c : cells) {
+        if (!c.suppressed() && c.count() > 0 && (!smallest || c.count() < smallest->count())) {
+          smallest = &c;
+        }
+      }
+      if (smallest != nullptr) {
+        smallest->set_count(0);
+        smallest->set_suppressed(true);
+      }
+    }
+    for (v1::GroupCount& c : cells) *out.add_counts() = std::move(c);
   }
   return out;
 }

@@ -42,7 +42,9 @@ DatasetSummary Summarize(const std::vector<SummaryItem>& items,
                          const std::string& pipeline_fingerprint,
                          const std::map<std::string, int64_t>& problems);
 
-// The summary with every count in 1..kMinReleasableCount-1 suppressed.
+// The summary with every count in 1..kMinReleasableCount-1 suppressed, and
+// where that hides a single cell of a group, the group's smallest other
+// cell too (so no hidden count follows from the total by subtraction).
 v1::DatasetSummary Releasable(const DatasetSummary& summary);
 
 }  // namespace tverr::node

@@ -1,7 +1,9 @@
 #include "node/data/dicom_directory_source.h"
 
 #include <glog/logging.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/crypto/sha256.h"
 #include "common/status/status_macros.h"
 #include "node/data/dicom_file.h"
 #include "node/data/header_index.h"
@@ -42,6 +45,36 @@ std::optional<FileStamp> Stamp(const std::string& path) {
                    static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
 }
 
+// Bumped when ReadDicomHeader may judge the same file differently, so that
+// remembered headers from older versions are read again.
+constexpr int kHeaderReaderVersion = 2;
+
+// 32 random bytes kept next to the cache (mode 0600). Losing it only
+// changes patient keys; splits stay patient-level.
+absl::StatusOr<std::string> LoadOrCreateSecret(const std::string& path) {
+  std::string secret;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    secret.resize(64);
+    ssize_t n = read(fd, secret.data(), secret.size());
+    close(fd);
+    if (n == 32) {
+      secret.resize(32);
+      return secret;
+    }
+    return absl::DataLossError(absl::StrCat(path, " is damaged; remove the cache directory"));
+  }
+  fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot create ", path));
+  std::string hex = crypto::RandomHex(32);
+  secret.resize(32);
+  for (size_t i = 0; i < 32; ++i) secret[i] = static_cast<char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+  bool ok = write(fd, secret.data(), secret.size()) == 32 && fsync(fd) == 0;
+  close(fd);
+  if (!ok) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  return secret;
+}
+
 absl::Status ValidateOptions(const DirectorySourceOptions& o) {
   if (o.source.directory().empty()) {
     return absl::InvalidArgumentError("data source: directory is required");
@@ -67,14 +100,27 @@ struct DicomDirectorySource::Impl {
   LoadReport report;
   DatasetSummary summary;
 
-  void AddIssue(std::string where, std::string problem, std::string message) {
+  // An issue about a file: logged by tag, reported with its path.
+  void FileIssue(const std::string& absolute, std::string problem, std::string message) {
+    const std::string relative = Relative(absolute);
+    AddIssue(FileTag(relative), relative, std::move(problem), std::move(message));
+  }
+
+  void AddIssue(std::string where, std::string path, std::string problem, std::string message) {
     LOG(WARNING) << "data: skipping " << where << ": " << message;
     ++report.problems[problem];
-    report.issues.push_back({std::move(where), std::move(problem), std::move(message)});
+    report.issues.push_back(
+        {std::move(where), std::move(path), std::move(problem), std::move(message)});
   }
 
   std::string Relative(const std::string& path) const {
     return fs::path(path).lexically_relative(options.source.directory()).string();
+  }
+
+  // Log-safe name of a file: export folders and file names may carry
+  // patient names or IDs, a hash of the path does not.
+  static std::string FileTag(const std::string& relative) {
+    return absl::StrCat("file ", crypto::ToHex(crypto::Sha256(relative)).substr(0, 8));
   }
 
   absl::StatusOr<std::vector<float>> Pixels(const Item& item, bool count) {
@@ -108,6 +154,7 @@ struct DicomDirectorySource::Impl {
   }
 
   absl::Status Scan(const Manifest& manifest, HeaderIndex* index);
+  std::string secret;  // keys the patient hash
   void AssignSplits();
   void Prepare();
   void Finish();
@@ -120,15 +167,28 @@ absl::Status DicomDirectorySource::Impl::Scan(const Manifest& manifest, HeaderIn
   std::error_code ec;
   fs::recursive_directory_iterator it(options.source.directory(),
                                       fs::directory_options::skip_permission_denied, ec);
-  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    // Hidden files (journals, temporary files of a retrieve in progress)
-    // are not data.
-    if (it->path().filename().string().rfind('.', 0) == 0) continue;
-    if (it->is_regular_file(ec)) paths.push_back(it->path().string());
-  }
   if (ec) {
     return absl::NotFoundError(
         absl::StrCat("cannot list ", options.source.directory(), ": ", ec.message()));
+  }
+  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    // Hidden files and directories (journals, snapshots, temporary files of
+    // a retrieve in progress) are not data.
+    if (it->path().filename().string().rfind('.', 0) == 0) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    // A dangling link or a file that vanished is this file's problem, not
+    // the load's: it is reported below when it cannot be read.
+    std::error_code entry_ec;
+    if (it->is_directory(entry_ec)) continue;
+    paths.push_back(it->path().string());
+  }
+  if (ec) {
+    // A directory that vanished mid-walk: keep what was found, say so.
+    AddIssue("directory walk", "", "walk_incomplete",
+             absl::StrCat("listing stopped early: ", ec.message()));
   }
   std::sort(paths.begin(), paths.end());  // deterministic order
 
@@ -149,8 +209,12 @@ absl::Status DicomDirectorySource::Impl::Scan(const Manifest& manifest, HeaderIn
       r.header = index ? index->Find(paths[i], *r.stamp) : std::nullopt;
       r.from_index = r.header.has_value();
       if (!r.header) {
-        r.header = ReadDicomHeader(paths[i]);
-        if (index) index->Remember(paths[i], *r.stamp, *r.header);
+        r.header = ReadDicomHeader(paths[i], secret);
+        // "Cannot open" is about permissions, not content: ask again next
+        // time rather than remembering it under an unchanged stamp.
+        if (index && r.header->problem != FileProblem::kUnreadable) {
+          index->Remember(paths[i], *r.stamp, *r.header);
+        }
       }
       if (r.header->problem == FileProblem::kNone) {
         r.cache_key = TensorCache::Key(pipeline, r.header->header.sop_instance_uid, r.stamp->size,
@@ -170,20 +234,21 @@ absl::Status DicomDirectorySource::Impl::Scan(const Manifest& manifest, HeaderIn
     ++report.files_seen;
     const std::optional<FileStamp>& stamp = scanned[i].stamp;
     if (!stamp) {
-      AddIssue(Relative(path), FileProblemName(FileProblem::kUnreadable), "cannot stat file");
+      FileIssue(path, FileProblemName(FileProblem::kUnreadable),
+                "cannot stat file (dangling link, vanished, or not a regular file)");
       continue;
     }
     const std::optional<HeaderResult>& header = scanned[i].header;
     if (scanned[i].from_index) ++report.index_hits;
     if (header->problem != FileProblem::kNone) {
-      AddIssue(Relative(path), FileProblemName(header->problem), header->message);
+      FileIssue(path, FileProblemName(header->problem), header->message);
       continue;
     }
     const DicomHeader& h = header->header;
-    auto [dup, inserted] = seen_uids.emplace(h.sop_instance_uid, Relative(path));
+    auto [dup, inserted] = seen_uids.emplace(h.sop_instance_uid, FileTag(Relative(path)));
     if (!inserted) {
-      AddIssue(Relative(path), "duplicate_sop_instance_uid",
-               absl::StrCat("same SOPInstanceUID as ", dup->second));
+      FileIssue(path, "duplicate_sop_instance_uid",
+                absl::StrCat("same SOPInstanceUID as ", dup->second));
       continue;
     }
     const std::string& key = manifest.key == Manifest::Key::kSopInstanceUid
@@ -207,11 +272,11 @@ absl::Status DicomDirectorySource::Impl::Scan(const Manifest& manifest, HeaderIn
     items.push_back(std::move(item));
   }
   for (const ManifestIssue& issue : manifest.issues) {
-    AddIssue(absl::StrCat("manifest line ", issue.row), "manifest_row", issue.message);
+    AddIssue(absl::StrCat("manifest line ", issue.row), "", "manifest_row", issue.message);
   }
   for (const auto& [key, entry] : manifest.entries) {
     if (!matched_keys.count(key)) {
-      AddIssue(absl::StrCat("manifest line ", entry.row), "missing_instance",
+      AddIssue(absl::StrCat("manifest line ", entry.row), "", "missing_instance",
                manifest.key == Manifest::Key::kSopInstanceUid
                    ? "no DICOM file has this SOPInstanceUID"
                    : "no DICOM file belongs to this StudyInstanceUID");
@@ -242,7 +307,7 @@ void DicomDirectorySource::Impl::AssignSplits() {
   }
   for (size_t i = 0; i < conflicted.size(); ++i) {
     // One issue per patient, without naming the patient.
-    AddIssue("manifest", "patient_in_two_splits",
+    AddIssue("manifest", "", "patient_in_two_splits",
              "the manifest puts one patient's images into different splits; that patient's "
              "images are left out");
   }
@@ -275,7 +340,7 @@ void DicomDirectorySource::Impl::Prepare() {
   for (std::thread& t : pool) t.join();
   for (size_t i = 0; i < items.size(); ++i) {
     if (!errors[i].empty()) {
-      AddIssue(Relative(items[i].path), FileProblemName(FileProblem::kDecodeFailed), errors[i]);
+      FileIssue(items[i].path, FileProblemName(FileProblem::kDecodeFailed), errors[i]);
     }
   }
   report.cache_hits = hits;
@@ -306,10 +371,18 @@ absl::StatusOr<std::unique_ptr<DicomDirectorySource>> DicomDirectorySource::Open
         absl::StrCat("data directory ", options.source.directory(), " does not exist"));
   }
   std::unique_ptr<HeaderIndex> index;
+  impl->secret = options.patient_key_secret;
   if (!options.cache_dir.empty()) {
     ASSIGN_OR_RETURN(TensorCache cache, TensorCache::Open(options.cache_dir));
     impl->cache.emplace(std::move(cache));
-    ASSIGN_OR_RETURN(index, HeaderIndex::Open(options.cache_dir));
+    if (impl->secret.empty()) {
+      ASSIGN_OR_RETURN(impl->secret,
+                       LoadOrCreateSecret(options.cache_dir + "/patient-key.secret"));
+    }
+    const std::string version =
+        absl::StrCat("headers-v", kHeaderReaderVersion, "/key-",
+                     crypto::ToHex(crypto::Sha256(impl->secret)).substr(0, 16));
+    ASSIGN_OR_RETURN(index, HeaderIndex::Open(options.cache_dir, version));
   }
   const absl::Time t0 = absl::Now();
   VLOG(1) << "data: manifest and index " << absl::FormatDuration(t0 - start);

@@ -39,6 +39,10 @@ struct DirectorySourceOptions {
   v1::SplitFractions fractions;
   // Salt of the patient-level split (for example the run id).
   std::string split_salt;
+  // Secret keying the patient hash (see DicomHeader::patient_key). Empty:
+  // read from <cache_dir>/patient-key.secret, created (0600, random) on
+  // first use; without a cache directory a fixed public key (tests only).
+  std::string patient_key_secret;
   // Cache and index directory; empty keeps decoded pixels in memory.
   std::string cache_dir;
   // Decoding threads; 0 means all cores.
@@ -51,8 +55,13 @@ struct DirectorySourceOptions {
 
 // One file or manifest row that could not be used.
 struct LoadIssue {
-  std::string where;   // relative file path, or "manifest line N"
-  std::string problem; // short name, e.g. "truncated_or_malformed"
+  // What logs show: "file <8 hex>" (a hash of the relative path: export
+  // folders are often named after patients) or "manifest line N".
+  std::string where;
+  // The relative path (empty for manifest rows), for the operator's own
+  // screen (fl-node-data check); never logged or sent.
+  std::string path;
+  std::string problem;  // short name, e.g. "truncated_or_malformed"
   std::string message;
 };
 

@@ -58,7 +58,7 @@ const char* FileProblemName(FileProblem problem) {
   return "unknown";
 }
 
-HeaderResult ReadDicomHeader(const std::string& path) {
+HeaderResult ReadDicomHeader(const std::string& path, absl::string_view patient_secret) {
   RegisterDicomDecoders();
   HeaderResult result;
   std::FILE* probe = std::fopen(path.c_str(), "rb");
@@ -96,7 +96,9 @@ HeaderResult ReadDicomHeader(const std::string& path) {
                                      ? absl::StrCat(std::string("tverr-study\0", 12),
                                                     h.study_instance_uid)
                                      : absl::StrCat(std::string("tverr-patient\0", 14), patient_id);
-  h.patient_key = crypto::ToHex(crypto::Sha256(key_source));
+  h.patient_key = crypto::ToHex(crypto::HmacSha256(
+      patient_secret.empty() ? absl::string_view("tverr-public-test-key") : patient_secret,
+      key_source));
   h.subgroups.sex = SexGroup(GetString(ds, DCM_PatientSex));
   h.subgroups.age_band = AgeBand(GetString(ds, DCM_PatientAge), GetString(ds, DCM_PatientBirthDate),
                                  GetString(ds, DCM_StudyDate));

@@ -18,10 +18,12 @@ struct DicomHeader {
   std::string sop_instance_uid;
   std::string study_instance_uid;
   std::string transfer_syntax_uid;
-  // Lower-case hex SHA-256 of "tverr-patient\0" + PatientID: lets the node
-  // keep patients together without keeping their IDs. Empty PatientID
-  // gives the key of the StudyInstanceUID instead (each study its own
-  // patient), so anonymised files without IDs still split safely.
+  // Lower-case hex HMAC-SHA256 of the PatientID under a secret that never
+  // leaves the node (see ReadDicomHeader): lets the node keep patients
+  // together without keeping their IDs, and cannot be reversed by trying
+  // likely IDs without the secret. Without a PatientID the StudyInstanceUID
+  // is used instead (each study its own patient), so anonymised files
+  // still split safely.
   std::string patient_key;
   Subgroups subgroups;
   bool has_pixel_data = false;
@@ -47,7 +49,9 @@ struct HeaderResult {
   std::string message;
   DicomHeader header;
 };
-HeaderResult ReadDicomHeader(const std::string& path);
+// `patient_secret` keys the patient hash (empty: a fixed public key, for
+// tests only).
+HeaderResult ReadDicomHeader(const std::string& path, absl::string_view patient_secret = "");
 
 // Decodes and preprocesses the pixels of `path` (see pixel_pipeline.h).
 absl::StatusOr<std::vector<float>> DecodeDicomFile(const std::string& path,

@@ -4,20 +4,23 @@
 
 namespace tverr::node {
 
-absl::StatusOr<std::unique_ptr<HeaderIndex>> HeaderIndex::Open(const std::string& dir) {
+absl::StatusOr<std::unique_ptr<HeaderIndex>> HeaderIndex::Open(const std::string& dir,
+                                                               const std::string& version) {
   ASSIGN_OR_RETURN(std::unique_ptr<store::SqliteDb> db,
                    store::SqliteDb::Open(dir + "/headers.db"));
   RETURN_IF_ERROR(db->Exec(R"sql(
-    CREATE TABLE IF NOT EXISTS headers (
+    CREATE TABLE IF NOT EXISTS headers_v2 (
       path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, problem INTEGER, message TEXT,
       sop_uid TEXT, study_uid TEXT, xfer TEXT, patient_key TEXT, sex TEXT, age_band TEXT,
-      manufacturer TEXT, model TEXT, has_pixels INTEGER);
+      manufacturer TEXT, model TEXT, has_pixels INTEGER, version TEXT);
+    DROP TABLE IF EXISTS headers;
   )sql"));
-  std::unique_ptr<HeaderIndex> index(new HeaderIndex(std::move(db)));
+  std::unique_ptr<HeaderIndex> index(new HeaderIndex(std::move(db), version));
   absl::MutexLock lock(&index->mu_);
   ASSIGN_OR_RETURN(store::Statement stmt, index->db_->Prepare(
       "SELECT path, size, mtime_ns, problem, message, sop_uid, study_uid, xfer, patient_key, "
-      "sex, age_band, manufacturer, model, has_pixels FROM headers;"));
+      "sex, age_band, manufacturer, model, has_pixels FROM headers_v2 WHERE version = ?1;"));
+  RETURN_IF_ERROR(stmt.Bind(1, version));
   while (true) {
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;
@@ -61,8 +64,8 @@ absl::Status HeaderIndex::Flush() {
   if (pending_.empty()) return absl::OkStatus();
   RETURN_IF_ERROR(db_->Exec("BEGIN;"));
   ASSIGN_OR_RETURN(store::Statement stmt, db_->Prepare(
-      "INSERT OR REPLACE INTO headers VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-      "?13, ?14);"));
+      "INSERT OR REPLACE INTO headers_v2 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+      "?12, ?13, ?14, ?15);"));
   for (const auto& [path, r] : pending_) {
     const DicomHeader& h = r.result.header;
     RETURN_IF_ERROR(stmt.Bind(1, path));
@@ -79,6 +82,7 @@ absl::Status HeaderIndex::Flush() {
     RETURN_IF_ERROR(stmt.Bind(12, h.subgroups.manufacturer));
     RETURN_IF_ERROR(stmt.Bind(13, h.subgroups.model));
     RETURN_IF_ERROR(stmt.Bind(14, static_cast<int64_t>(h.has_pixel_data ? 1 : 0)));
+    RETURN_IF_ERROR(stmt.Bind(15, version_));
     absl::Status s = stmt.Run();
     if (!s.ok()) {
       (void)db_->Exec("ROLLBACK;");

@@ -29,8 +29,12 @@ struct FileStamp {
 
 class HeaderIndex {
  public:
-  // Opens (creating) <dir>/headers.db and loads it into memory.
-  static absl::StatusOr<std::unique_ptr<HeaderIndex>> Open(const std::string& dir);
+  // Opens (creating) <dir>/headers.db and loads the rows written under
+  // `version` (the header reader's version and the patient-key secret's
+  // id): rows from an older reader or another secret are ignored and
+  // rewritten.
+  static absl::StatusOr<std::unique_ptr<HeaderIndex>> Open(const std::string& dir,
+                                                           const std::string& version);
 
   // The remembered result for `path`, if its stamp is unchanged.
   std::optional<HeaderResult> Find(const std::string& path, const FileStamp& stamp) const;
@@ -46,7 +50,9 @@ class HeaderIndex {
     FileStamp stamp;
     HeaderResult result;
   };
-  explicit HeaderIndex(std::unique_ptr<store::SqliteDb> db) : db_(std::move(db)) {}
+  HeaderIndex(std::unique_ptr<store::SqliteDb> db, std::string version)
+      : version_(std::move(version)), db_(std::move(db)) {}
+  const std::string version_;
   mutable absl::Mutex mu_;
   std::unique_ptr<store::SqliteDb> db_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Row> rows_ ABSL_GUARDED_BY(mu_);

@@ -66,7 +66,19 @@ absl::StatusOr<PullResult> PullNewStudies(const v1::PacsSource& source) {
       ++result.studies_skipped;
       continue;
     }
-    ASSIGN_OR_RETURN(RetrieveResult got, client.Retrieve({study}));
+    absl::StatusOr<RetrieveResult> retrieved = client.Retrieve({study});
+    if (!retrieved.ok()) {
+      // The PACS could not be reached: stop. The PACS refused this study:
+      // count it and go on with the others.
+      if (absl::IsUnavailable(retrieved.status()) ||
+          absl::IsDeadlineExceeded(retrieved.status())) {
+        return retrieved.status();
+      }
+      ++result.studies_failed;
+      result.last_error = std::string(retrieved.status().message());
+      continue;
+    }
+    const RetrieveResult& got = *retrieved;
     result.instances_stored += got.instances_stored;
     result.instances_failed += got.failed;
     ++result.studies_retrieved;

@@ -20,10 +20,14 @@ struct PullResult {
   int studies_retrieved = 0;
   int instances_stored = 0;
   int instances_failed = 0;
+  // Studies the PACS answered with a failure status (the pull goes on).
+  int studies_failed = 0;
+  std::string last_error;
 };
 
-// Errors from the PACS (see PacsClient) stop the pull; studies already
-// retrieved stay recorded.
+// An unreachable PACS (UNAVAILABLE, DEADLINE_EXCEEDED) stops the pull;
+// a study the PACS fails to deliver is counted and the pull goes on.
+// Studies already retrieved stay recorded.
 absl::StatusOr<PullResult> PullNewStudies(const v1::PacsSource& source);
 
 }  // namespace tverr::node

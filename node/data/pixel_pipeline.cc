@@ -2,6 +2,9 @@
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdatset.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcelem.h>
+#include <dcmtk/dcmdata/dcxfer.h>
 #include <dcmtk/dcmimage/diregist.h>  // registers colour image support
 #include <dcmtk/dcmimgle/dcmimage.h>
 
@@ -11,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "common/crypto/sha256.h"
 #include "node/data/dicom_codecs.h"
+#include "node/data/dicom_info.h"
 
 namespace tverr::node {
 namespace {
@@ -24,6 +28,45 @@ double StdOrOne(const v1::InputSpec& spec) {
 absl::Status ImageError(const DicomImage& image, absl::string_view what) {
   return absl::FailedPreconditionError(
       absl::StrCat(what, ": ", DicomImage::getString(image.getStatus())));
+}
+
+// A hostile or broken header must not make the decoder allocate gigabytes:
+// the declared size is capped, and for uncompressed data it must match
+// what the file holds.
+constexpr uint64_t kMaxPixels = uint64_t{1} << 26;  // 64 Mi pixels (8192 x 8192)
+
+absl::Status CheckImageSize(DcmDataset* dataset) {
+  Uint16 rows = 0, cols = 0, bits = 0, samples = 1;
+  dataset->findAndGetUint16(DCM_Rows, rows);
+  dataset->findAndGetUint16(DCM_Columns, cols);
+  dataset->findAndGetUint16(DCM_BitsAllocated, bits);
+  dataset->findAndGetUint16(DCM_SamplesPerPixel, samples);
+  if (rows == 0 || cols == 0) return absl::FailedPreconditionError("image has no rows or columns");
+  const uint64_t pixels = uint64_t{rows} * cols;
+  if (pixels > kMaxPixels) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("image of ", rows, "x", cols, " pixels is larger than this node decodes"));
+  }
+  if (bits != 1 && bits != 8 && bits != 16 && bits != 32) {
+    return absl::FailedPreconditionError(absl::StrCat("unsupported BitsAllocated ", bits));
+  }
+  if (samples != 1 && samples != 3) {
+    return absl::FailedPreconditionError(absl::StrCat("unsupported SamplesPerPixel ", samples));
+  }
+  DcmXfer xfer(dataset->getCurrentXfer());
+  if (!xfer.isEncapsulated()) {
+    DcmElement* data = nullptr;
+    if (dataset->findAndGetElement(DCM_PixelData, data).bad() || data == nullptr) {
+      return absl::FailedPreconditionError("no pixel data");
+    }
+    const uint64_t frame_bytes = (pixels * samples * bits + 7) / 8;
+    if (data->getLength() < frame_bytes) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "pixel data holds ", data->getLength(), " bytes; a ", rows, "x", cols,
+          " frame needs ", frame_bytes));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -50,8 +93,11 @@ absl::Status ValidateInputSpec(const v1::InputSpec& spec) {
 std::string PipelineFingerprint(const v1::InputSpec& spec) {
   // Explicit text rather than serialized proto bytes: stable across
   // protobuf versions and readable when debugging.
+  // The DCMTK version is part of it: another decoder may render the same
+  // file differently, and cached tensors must not outlive that.
   std::string canonical = absl::StrFormat(
-      "tverr-pipeline v%d w=%u h=%u c=%u window=%s mean=%.17g std=%.17g", kPipelineVersion,
+      "tverr-pipeline v%d dcmtk=%s w=%u h=%u c=%u window=%s mean=%.17g std=%.17g",
+      kPipelineVersion, DcmtkVersion(),
       spec.width(), spec.height(), spec.channels(),
       spec.has_window()
           ? absl::StrFormat("%.17g/%.17g", spec.window().center(), spec.window().width())
@@ -61,8 +107,18 @@ std::string PipelineFingerprint(const v1::InputSpec& spec) {
 }
 
 absl::StatusOr<std::vector<float>> RenderPixels(DcmDataset* dataset, const v1::InputSpec& spec) {
+  try {
+    return RenderPixelsUnchecked(dataset, spec);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("not enough memory to decode this image");
+  }
+}
+
+absl::StatusOr<std::vector<float>> RenderPixelsUnchecked(DcmDataset* dataset,
+                                                         const v1::InputSpec& spec) {
   if (absl::Status s = ValidateInputSpec(spec); !s.ok()) return s;
   RegisterDicomDecoders();
+  if (absl::Status s = CheckImageSize(dataset); !s.ok()) return s;
   const E_TransferSyntax xfer = dataset->getCurrentXfer();
   DicomImage original(dataset, xfer, CIF_UsePartialAccessToPixelData, /*fstart=*/0,
                       /*fcount=*/1);

@@ -43,6 +43,10 @@ std::string PipelineFingerprint(const v1::InputSpec& spec);
 // interpretation, undecodable compression).
 absl::StatusOr<std::vector<float>> RenderPixels(DcmDataset* dataset, const v1::InputSpec& spec);
 
+// RenderPixels without the out-of-memory guard (internal).
+absl::StatusOr<std::vector<float>> RenderPixelsUnchecked(DcmDataset* dataset,
+                                                         const v1::InputSpec& spec);
+
 }  // namespace tverr::node
 
 #endif  // TVERR_NODE_DATA_PIXEL_PIPELINE_H_

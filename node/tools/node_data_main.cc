@@ -49,8 +49,10 @@ int Pull(const tverr::v1::NodeConfig& config) {
             << "already complete (skipped): " << r->studies_skipped << "\n"
             << "retrieved:                  " << r->studies_retrieved << " ("
             << r->instances_stored << " instances, " << r->instances_failed << " failed)\n"
+            << "studies the PACS failed:    " << r->studies_failed
+            << (r->last_error.empty() ? "" : " (last: " + r->last_error + ")") << "\n"
             << "store directory:            " << config.data().pacs().store_directory() << "\n";
-  return r->instances_failed == 0 ? 0 : 1;
+  return r->instances_failed == 0 && r->studies_failed == 0 ? 0 : 1;
 }
 
 int Check(const tverr::v1::NodeConfig& config) {
@@ -77,7 +79,9 @@ int Check(const tverr::v1::NodeConfig& config) {
   int listed = 0;
   for (const tverr::node::LoadIssue& issue : r.issues) {
     if (listed++ >= absl::GetFlag(FLAGS_max_issues)) break;
-    std::cout << "  " << issue.where << ": " << issue.message << "\n";
+    // Paths are for this screen only; the log shows the file tag.
+    std::cout << "  " << (issue.path.empty() ? issue.where : issue.path + " [" + issue.where + "]")
+              << ": " << issue.message << "\n";
   }
   std::string json;
   google::protobuf::util::JsonPrintOptions print;

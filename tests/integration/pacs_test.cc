@@ -422,6 +422,16 @@ TEST_F(PacsClientTest, RetrievedStudiesLoadToTheSameTensorsAsTheOriginalFiles) {
   EXPECT_EQ((*from_pacs)->summary().fingerprint, (*from_files)->summary().fingerprint);
 }
 
+// A real DICOM failure from the PACS: C-GET of a study it does not have.
+TEST_F(PacsClientTest, RetrieveOfAnUnknownStudyIsAClearError) {
+  absl::StatusOr<RetrieveResult> r = PacsClient(Source(dir_->Sub("unknown-study")))
+                                         .Retrieve({StudyMatch{"1.2.826.0.1.3680043.10.77.1", 0}});
+  ASSERT_FALSE(r.ok()) << "stored " << r->instances_stored;
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal) << r.status();
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("C-GET"));
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("PACS"));
+}
+
 TEST_F(PacsClientTest, EchoSucceeds) { EXPECT_TRUE(PacsClient(Source()).Echo().ok()); }
 
 // A repeated pull skips complete studies; an interrupted one (journal

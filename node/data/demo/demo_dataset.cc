@@ -2,7 +2,8 @@
 //
 // Output layout, per site (the site name doubles as a directory name, hence
 // the [a-z0-9-]+ rule):
-//   <out_dir>/<site>/dicom/<PatientID>/<SOPInstanceUID>.dcm
+//   <out_dir>/<site>/dicom/<StudyInstanceUID>/<SOPInstanceUID>.dcm
+// (folders are not named after patients: paths end up in logs and reports)
 //   <out_dir>/<site>/labels.csv   "sop_instance_uid,label", one row per file
 // A site directory that already exists must be empty: stale files from an
 // earlier run would otherwise mix with the new ones unnoticed.
@@ -426,7 +427,7 @@ absl::StatusOr<SiteSummary> WriteSite(const fs::path& site_dir, const std::strin
   summary.per_label.assign(kNumLabels, 0);
   std::string csv = "sop_instance_uid,label\n";
   for (const Patient& p : patients) {
-    const fs::path dir = site_dir / "dicom" / p.id;
+    const fs::path dir = site_dir / "dicom" / p.study_uid;
     RETURN_IF_ERROR(MakeDirectories(dir));
     for (size_t i = 0; i < p.images.size(); ++i) {
       const std::string sop_uid =

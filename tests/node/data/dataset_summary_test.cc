@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace tverr::node {
 namespace {
 
@@ -45,8 +47,9 @@ TEST(Releasable, SuppressesCountsBelowFive) {
   int checked = 0;
   for (const v1::GroupCount& c : out.counts()) {
     if (c.group() == "label" && c.value() == "a") {
-      EXPECT_EQ(c.count(), 5);
-      EXPECT_FALSE(c.suppressed());
+      // 5 is releasable, but with b (4) hidden and the total (9) public it
+      // would give b away: complementary suppression hides it too.
+      EXPECT_TRUE(c.suppressed());
       ++checked;
     }
     if ((c.group() == "label" && c.value() == "b") || c.group() == "problem") {
@@ -57,6 +60,23 @@ TEST(Releasable, SuppressesCountsBelowFive) {
     EXPECT_TRUE(c.suppressed() || c.count() == 0 || c.count() >= kMinReleasableCount);
   }
   EXPECT_EQ(checked, 3);
+}
+
+TEST(Releasable, NoHiddenCountFollowsFromTheTotal) {
+  std::vector<SummaryItem> items;
+  // labels: a 10, b 7, c 2 -> c hidden, and b (smallest other) with it.
+  for (int i = 0; i < 19; ++i) {
+    items.push_back(Item("1." + std::to_string(i), i < 10 ? 0 : (i < 17 ? 1 : 2), Split::kTrain,
+                         "F"));
+  }
+  v1::DatasetSummary out = Releasable(Summarize(items, {"a", "b", "c"}, "pipe", {}));
+  std::map<std::string, const v1::GroupCount*> label;
+  for (const v1::GroupCount& c : out.counts()) {
+    if (c.group() == "label") label[c.value()] = &c;
+  }
+  EXPECT_EQ(label.at("a")->count(), 10);
+  EXPECT_TRUE(label.at("b")->suppressed());
+  EXPECT_TRUE(label.at("c")->suppressed());
 }
 
 }  // namespace

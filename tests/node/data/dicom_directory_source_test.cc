@@ -67,9 +67,12 @@ class DirectorySourceTest : public ::testing::Test {
         if (i == 1) d.syntax = p % 2 ? testing::TestSyntax::kJpegLossless : testing::TestSyntax::kRle;
         if (i == 2) d.syntax = testing::TestSyntax::kJpegLsLossless;
         std::string uid;
-        fs::create_directories(tmp_.Sub(absl::StrCat("dicom/p", p)));
+        // Folders named after the patient, as some PACS exports do: the
+        // logs must still not show the IDs.
+        fs::create_directories(tmp_.Sub(absl::StrCat("dicom/", d.patient_id)));
         ASSERT_TRUE(testing::WriteTestDicom(
-                        tmp_.Sub(absl::StrCat("dicom/p", p, "/img", i, ".dcm")), d, &uid)
+                        tmp_.Sub(absl::StrCat("dicom/", d.patient_id, "/img", i, ".dcm")), d,
+                        &uid)
                         .ok());
         patient_of_[uid] = p;
         absl::StrAppend(&manifest, uid, ",", (p + i) % 2 ? "pneumonia" : "normal", "\n");
@@ -85,9 +88,15 @@ class DirectorySourceTest : public ::testing::Test {
     ASSERT_TRUE(
         testing::WriteTestDicom(tmp_.Sub("dicom/nopixels.dcm"), extra, &no_pixels_uid).ok());
     absl::StrAppend(&manifest, no_pixels_uid, ",normal\n");
-    std::string full = testing::ReadFileOrEmpty(tmp_.Sub("dicom/p0/img0.dcm"));
+    std::string full = testing::ReadFileOrEmpty(tmp_.Sub("dicom/PATIENT-ID-1000/img0.dcm"));
     testing::WriteFileOrDie(tmp_.Sub("dicom/truncated.dcm"), full.substr(0, full.size() - 40));
-    fs::copy_file(tmp_.Sub("dicom/p1/img0.dcm"), tmp_.Sub("dicom/zz-duplicate.dcm"));
+    fs::copy_file(tmp_.Sub("dicom/PATIENT-ID-1001/img0.dcm"),
+                  tmp_.Sub("dicom/PATIENT-ID-1001/zz-duplicate.dcm"));
+    // Hidden files and folders are not data; a dangling link is one bad
+    // file, not a failed load.
+    fs::create_directories(tmp_.Sub("dicom/.snapshot"));
+    fs::copy_file(tmp_.Sub("dicom/PATIENT-ID-1002/img0.dcm"), tmp_.Sub("dicom/.snapshot/x.dcm"));
+    fs::create_symlink(tmp_.Sub("dicom/gone.dcm"), tmp_.Sub("dicom/dangling.dcm"));
     testing::WriteFileOrDie(tmp_.Sub("dicom/README.txt"), "exported by the research PACS\n");
     absl::StrAppend(&manifest, "1.2.826.0.1.3680043.10.99.1,normal\n");  // no such file
     absl::StrAppend(&manifest, "1.2.826.0.1.3680043.10.99.2,tumour\n");  // unknown label
@@ -132,17 +141,23 @@ TEST_F(DirectorySourceTest, LoadsGoodFilesAndReportsEachBadInput) {
   const LoadReport& r = (*source)->report();
   EXPECT_EQ((*source)->Size(), size_t{kPatients * kImagesPerPatient});
   EXPECT_EQ(r.examples, kPatients * kImagesPerPatient);
-  EXPECT_EQ(r.files_seen, kPatients * kImagesPerPatient + 5);
+  EXPECT_EQ(r.files_seen, kPatients * kImagesPerPatient + 6);
   EXPECT_EQ(r.unlabelled, 1);
   const std::map<std::string, int64_t> expected = {
-      {"truncated_or_malformed", 1}, {"not_dicom", 1},        {"no_pixel_data", 1},
-      {"duplicate_sop_instance_uid", 1}, {"missing_instance", 2}, {"manifest_row", 1}};
+      {"truncated_or_malformed", 1},     {"not_dicom", 1},        {"no_pixel_data", 1},
+      {"duplicate_sop_instance_uid", 1}, {"missing_instance", 2}, {"manifest_row", 1},
+      {"unreadable", 1}};
   EXPECT_EQ(r.problems, expected);
-  std::set<std::string> where;
-  for (const LoadIssue& issue : r.issues) where.insert(issue.where);
-  EXPECT_TRUE(where.count("truncated.dcm"));
-  EXPECT_TRUE(where.count("README.txt"));
-  EXPECT_TRUE(where.count("zz-duplicate.dcm"));
+  std::set<std::string> paths;
+  for (const LoadIssue& issue : r.issues) {
+    paths.insert(issue.path);
+    // What may be logged never carries the path.
+    EXPECT_THAT(issue.where, ::testing::Not(HasSubstr("PATIENT")));
+  }
+  EXPECT_TRUE(paths.count("truncated.dcm"));
+  EXPECT_TRUE(paths.count("README.txt"));
+  EXPECT_TRUE(paths.count("dangling.dcm"));
+  EXPECT_TRUE(paths.count("PATIENT-ID-1001/zz-duplicate.dcm"));
 
   // Examples carry label, split and subgroups; the summary counts them.
   auto e = (*source)->Get(0);
@@ -155,7 +170,7 @@ TEST_F(DirectorySourceTest, LoadsGoodFilesAndReportsEachBadInput) {
 
   // Nothing identifying in the logs.
   std::string text = logs.text();
-  EXPECT_THAT(text, HasSubstr("truncated.dcm"));
+  EXPECT_THAT(text, HasSubstr("skipping file "));
   EXPECT_THAT(text, ::testing::Not(HasSubstr("PATIENT-ID")));
   EXPECT_THAT(text, ::testing::Not(HasSubstr("Nordmann")));
   EXPECT_THAT(text, ::testing::Not(HasSubstr("Unlabelled^Kari")));
@@ -196,10 +211,11 @@ TEST_F(DirectorySourceTest, PatientsNeverSpanTwoSplitsAndSplitsAreDeterministic)
 
 TEST_F(DirectorySourceTest, ManifestSplitIsHonouredPerPatientAndConflictsAreLeftOut) {
   std::string manifest = "sop_instance_uid,label,split\n";
+  int patient1_rows = 0;
   for (const auto& [uid, patient] : patient_of_) {
     std::string split = patient == 0 ? "test" : "";
     // Patient 1 is put into two splits: all of its images must be dropped.
-    if (patient == 1) split = manifest.size() % 2 ? "train" : "validation";
+    if (patient == 1) split = patient1_rows++ % 2 ? "train" : "validation";
     absl::StrAppend(&manifest, uid, ",normal,", split, "\n");
   }
   testing::WriteFileOrDie(tmp_.Sub("labels.csv"), manifest);
@@ -212,9 +228,9 @@ TEST_F(DirectorySourceTest, ManifestSplitIsHonouredPerPatientAndConflictsAreLeft
     present.insert(patient);
     if (patient == 0) EXPECT_EQ(e.split, Split::kTest);
   }
-  bool conflicted = (*s)->report().problems.count("patient_in_two_splits") > 0;
-  EXPECT_EQ(present.count(1) == 0, conflicted);
-  EXPECT_EQ((*s)->Size(), size_t((kPatients - (conflicted ? 1 : 0)) * kImagesPerPatient));
+  EXPECT_EQ((*s)->report().problems.at("patient_in_two_splits"), 1);
+  EXPECT_EQ(present.count(1), 0u);
+  EXPECT_EQ((*s)->Size(), size_t((kPatients - 1) * kImagesPerPatient));
 }
 
 TEST_F(DirectorySourceTest, SecondOpenUsesIndexAndCacheWithIdenticalTensors) {
@@ -228,7 +244,8 @@ TEST_F(DirectorySourceTest, SecondOpenUsesIndexAndCacheWithIdenticalTensors) {
   ASSERT_TRUE(warm.ok());
   EXPECT_EQ((*warm)->report().cache_hits, kPatients * kImagesPerPatient);
   EXPECT_EQ((*warm)->report().cache_misses, 0);
-  EXPECT_EQ((*warm)->report().index_hits, (*warm)->report().files_seen);
+  // Every file but the dangling link (never remembered) comes from the index.
+  EXPECT_EQ((*warm)->report().index_hits, (*warm)->report().files_seen - 1);
   EXPECT_EQ(AllPixels(**warm), cold_pixels);
   EXPECT_EQ((*warm)->report().problems, (*cold)->report().problems)
       << "bad files are remembered as bad";
@@ -288,7 +305,8 @@ TEST_F(DirectorySourceTest, ChangedFileIsReadAgain) {
   ASSERT_TRUE(e0.ok());
   std::string path;
   for (const auto& entry : fs::recursive_directory_iterator(tmp_.Sub("dicom"))) {
-    if (entry.path().filename() == "img0.dcm" && entry.path().parent_path().filename() == "p0") {
+    if (entry.path().filename() == "img0.dcm" &&
+        entry.path().parent_path().filename() == "PATIENT-ID-1000") {
       path = entry.path().string();
     }
   }
@@ -300,14 +318,26 @@ TEST_F(DirectorySourceTest, ChangedFileIsReadAgain) {
   auto second = DicomDirectorySource::Open(Options());
   ASSERT_TRUE(second.ok());
   EXPECT_EQ((*second)->report().cache_misses, 1);
-  EXPECT_EQ((*second)->report().index_hits, (*second)->report().files_seen - 1);
+  // The dangling link is never remembered, so it is looked at again.
+  EXPECT_EQ((*second)->report().index_hits, (*second)->report().files_seen - 2);
+  bool found = false;
+  for (size_t i = 0; i < (*second)->Size(); ++i) {
+    Example e = *(*second)->Get(i);
+    if (e.sop_instance_uid != h.header.sop_instance_uid) continue;
+    found = true;
+    EXPECT_EQ(e.pixels[0], 0.0f);  // min-max window: 0 is the minimum now
+    EXPECT_EQ(e.pixels[1], 1.0f);  // and 999 the maximum
+  }
+  EXPECT_TRUE(found);
 }
 
 TEST_F(DirectorySourceTest, StudyLevelLabelsApplyToEveryInstanceOfTheStudy) {
   std::map<std::string, std::string> study_label;
   std::string manifest = "study_instance_uid,label\n";
   for (const auto& entry : fs::recursive_directory_iterator(tmp_.Sub("dicom"))) {
-    if (entry.path().extension() != ".dcm" || entry.path().filename() == "zz-duplicate.dcm") {
+    if (entry.path().extension() != ".dcm" || entry.path().filename() == "zz-duplicate.dcm" ||
+        entry.path().string().find("/.snapshot/") != std::string::npos ||
+        entry.is_symlink()) {
       continue;
     }
     HeaderResult h = ReadDicomHeader(entry.path().string());

@@ -82,6 +82,28 @@ std::vector<Case> Cases() {
     cases.push_back(c);
   }
   {
+    // Negative stored values in 12 of 16 bits: sign extension from bit 11.
+    Case c{"signed_12_bit_negative_values", Base(), Spec(2, 2, std::make_pair(500.5, 2001.0)),
+           ramp};
+    c.dicom.is_signed = true;
+    c.dicom.bits_stored = 12;
+    c.dicom.pixels = {-1000, 0, 1000, 2000};
+    cases.push_back(c);
+  }
+  {
+    // The file's window also applies after a resize.
+    Case c{"window_from_file_after_resize", Base(), Spec(2, 2), ramp};
+    c.dicom.rows = 4;
+    c.dicom.cols = 4;
+    c.dicom.pixels = {0,   0,   100, 100,  //
+                      0,   0,   100, 100,  //
+                      200, 200, 300, 300,  //
+                      200, 200, 300, 300};
+    c.dicom.window_center = 150.5;
+    c.dicom.window_width = 201;
+    cases.push_back(c);
+  }
+  {
     Case c{"window_from_file", Base(), Spec(2, 2), ramp};
     c.dicom.window_center = 150.5;
     c.dicom.window_width = 201;
@@ -173,6 +195,25 @@ TEST_P(PixelPipelineTest, ProducesTheStandardValues) {
 
 INSTANTIATE_TEST_SUITE_P(Steps, PixelPipelineTest, ::testing::ValuesIn(Cases()),
                          [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
+
+// A header that promises more pixels than the file holds is refused before
+// the decoder allocates anything.
+TEST(RenderPixels, HeaderLargerThanThePixelDataIsRefused) {
+  testing::TempDir tmp;
+  testing::TestDicom d = Base();
+  ASSERT_TRUE(testing::WriteTestDicom(tmp.Sub("a.dcm"), d).ok());
+  // Patch Rows to 60000 in place: find the (0028,0010) US element.
+  std::string bytes = testing::ReadFileOrEmpty(tmp.Sub("a.dcm"));
+  const std::string rows_tag("\x28\x00\x10\x00US\x02\x00\x02\x00", 10);
+  size_t at = bytes.find(rows_tag);
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 8] = static_cast<char>(0x60);
+  bytes[at + 9] = static_cast<char>(0xEA);  // 60000
+  testing::WriteFileOrDie(tmp.Sub("a.dcm"), bytes);
+  auto got = DecodeDicomFile(tmp.Sub("a.dcm"), Spec(2, 2));
+  ASSERT_FALSE(got.ok());
+  EXPECT_THAT(std::string(got.status().message()), ::testing::HasSubstr("pixel data holds"));
+}
 
 TEST(InputSpec, InvalidSpecsAreRefusedWithTheField) {
   v1::InputSpec s = Spec(28, 28);

@@ -350,7 +350,8 @@ TEST(WriteDemoSitesTest, WritesSecondaryCaptureFilesMatchingLabelsCsv) {
       EXPECT_EQ(image.numbers, want_numbers);
 
       const std::string& patient_id = image.text.at("PatientID");
-      EXPECT_EQ(image.dir_name, patient_id);
+      // Folders are named by study, never by patient.
+      EXPECT_EQ(image.dir_name, image.text.at("StudyInstanceUID"));
       EXPECT_TRUE(absl::StartsWith(patient_id, absl::AsciiStrToUpper(site) + "-P"));
       EXPECT_TRUE(absl::StartsWith(image.text.at("PatientName"), "Demo^Patient"));
       patients.insert(patient_id);

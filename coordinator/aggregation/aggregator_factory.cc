@@ -1,0 +1,95 @@
+#include "coordinator/aggregation/aggregator_factory.h"
+
+#include <cmath>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "coordinator/aggregation/mean_aggregator.h"
+#include "coordinator/aggregation/robust_aggregator.h"
+
+namespace tverr::coordinator {
+namespace {
+
+using Spec = v1::AggregationSpec;
+
+// One parameter: unset (0) gives `default_value`; otherwise it must lie in
+// [low, high) (or (low, high) if `low_open`), and only strategies that use it
+// may set it.
+absl::StatusOr<double> Param(const std::string& strategy, const char* name, double value,
+                             bool used, double default_value, double low, bool low_open,
+                             double high) {
+  if (value == 0) return default_value;
+  if (!used) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("aggregation.", name, " is not used by strategy ", strategy));
+  }
+  const bool above_low = low_open ? value > low : value >= low;
+  if (!std::isfinite(value) || !above_low || !(value < high)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "aggregation.", name, " = ", value, " is out of range ", low_open ? "(" : "[", low, ", ",
+        std::isinf(high) ? std::string("inf") : absl::StrCat(high), ")"));
+  }
+  return value;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Aggregator>> MakeAggregator(const v1::AggregationSpec& spec,
+                                                           ServerOptimizerState* state) {
+  const Spec::Strategy s = spec.strategy();
+  if (s == Spec::STRATEGY_UNSPECIFIED || !Spec::Strategy_IsValid(s)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("aggregation.strategy is unspecified or unknown (", static_cast<int>(s), ")"));
+  }
+  const std::string name = Spec::Strategy_Name(s);
+  const bool adaptive = s == Spec::FEDADAGRAD || s == Spec::FEDADAM || s == Spec::FEDYOGI;
+  const bool optimizer = adaptive || s == Spec::FEDAVGM;
+  const double inf = HUGE_VAL;
+
+  ServerOptimizerParams p;
+  ASSIGN_OR_RETURN(p.learning_rate, Param(name, "server_learning_rate", spec.server_learning_rate(),
+                                          /*used=*/true, 1.0, 0, /*low_open=*/true, inf));
+  ASSIGN_OR_RETURN(p.beta1, Param(name, "server_momentum", spec.server_momentum(), optimizer, 0.9,
+                                  0, /*low_open=*/false, 1));
+  ASSIGN_OR_RETURN(p.beta2, Param(name, "server_beta2", spec.server_beta2(),
+                                  s == Spec::FEDADAM || s == Spec::FEDYOGI, 0.99, 0,
+                                  /*low_open=*/false, 1));
+  ASSIGN_OR_RETURN(p.tau, Param(name, "server_tau", spec.server_tau(), adaptive, 1e-3, 0,
+                                /*low_open=*/true, inf));
+  ASSIGN_OR_RETURN(double trim, Param(name, "trim_fraction", spec.trim_fraction(),
+                                      s == Spec::TRIMMED_MEAN, 0, 0, /*low_open=*/false, 0.5));
+
+  if (optimizer && state == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("strategy ", name, " needs a server optimizer state"));
+  }
+  switch (s) {
+    case Spec::FEDAVG:
+      p.rule = ServerStepRule::kPlain;
+      return std::unique_ptr<Aggregator>(new MeanAggregator(p, nullptr));
+    case Spec::FEDAVGM:
+      p.rule = ServerStepRule::kMomentum;
+      return std::unique_ptr<Aggregator>(new MeanAggregator(p, state));
+    case Spec::FEDADAGRAD:
+      p.rule = ServerStepRule::kAdagrad;
+      return std::unique_ptr<Aggregator>(new MeanAggregator(p, state));
+    case Spec::FEDADAM:
+      p.rule = ServerStepRule::kAdam;
+      return std::unique_ptr<Aggregator>(new MeanAggregator(p, state));
+    case Spec::FEDYOGI:
+      p.rule = ServerStepRule::kYogi;
+      return std::unique_ptr<Aggregator>(new MeanAggregator(p, state));
+    case Spec::COORDINATE_MEDIAN:
+      return std::unique_ptr<Aggregator>(
+          new RobustAggregator(RobustAggregator::Rule::kMedian, 0, p.learning_rate));
+    case Spec::TRIMMED_MEAN:
+      return std::unique_ptr<Aggregator>(
+          new RobustAggregator(RobustAggregator::Rule::kTrimmedMean, trim, p.learning_rate));
+    default:
+      break;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("aggregation.strategy ", name, " is unknown"));
+}
+
+}  // namespace tverr::coordinator
