@@ -1,0 +1,93 @@
+#include "coordinator/runs/run_spec.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace tverr::coordinator {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kSpec[] = R"pb(
+  name: "fashion-cnn"
+  artifact_path: "/home/alice/model.pt"
+  artifact_sha256: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  input { width: 28 height: 28 channels: 1 }
+  labels: [ "T-shirt/top", "Trouser", "Pullover" ]
+  optimizer { kind: SGD learning_rate: 0.05 momentum: 0.9 }
+  local { batch_size: 32 local_epochs: 1 }
+  aggregation { strategy: FEDADAM }
+  rounds { rounds: 10 min_nodes: 2 }
+  seed: 7
+)pb";
+
+v1::RunSpec Spec() {
+  auto spec = ParseRunSpec(kSpec);
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  return WithDefaults(*spec);
+}
+
+TEST(RunSpec, DefaultsMakeAValidSpec) {
+  v1::RunSpec spec = Spec();
+  EXPECT_TRUE(ValidateRunSpec(spec).ok()) << ValidateRunSpec(spec);
+  EXPECT_DOUBLE_EQ(spec.aggregation().server_learning_rate(), 1.0);
+  EXPECT_DOUBLE_EQ(spec.aggregation().server_tau(), 1e-3);
+  EXPECT_EQ(spec.rounds().phase_deadline_seconds(), 600u);
+  EXPECT_DOUBLE_EQ(spec.splits().train(), 0.8);
+  EXPECT_EQ(spec.loss(), v1::LOSS_KIND_CROSS_ENTROPY);
+}
+
+TEST(RunSpec, EveryProblemIsNamed) {
+  v1::RunSpec spec = Spec();
+  spec.set_artifact_sha256("abc");
+  spec.mutable_input()->set_channels(2);
+  spec.mutable_local()->set_local_steps(5);  // with local_epochs
+  spec.mutable_optimizer()->set_learning_rate(0);
+  spec.mutable_rounds()->set_nodes_per_round(1);  // < min_nodes
+  absl::Status s = ValidateRunSpec(spec);
+  std::string msg(s.message());
+  for (const char* field : {"artifact_sha256", "input.channels", "'local'",
+                            "optimizer.learning_rate", "rounds.nodes_per_round"}) {
+    EXPECT_THAT(msg, HasSubstr(field));
+  }
+}
+
+TEST(RunSpec, RobustRulesAreRefusedForSecureRuns) {
+  v1::RunSpec spec = Spec();
+  spec.mutable_aggregation()->set_strategy(v1::AggregationSpec::TRIMMED_MEAN);
+  EXPECT_TRUE(ValidateRunSpec(spec).ok());
+  spec.set_secure_aggregation(true);
+  absl::Status s = ValidateRunSpec(spec);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("aggregation.strategy"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("secure aggregation"));
+  spec.mutable_aggregation()->set_strategy(v1::AggregationSpec::FEDYOGI);
+  EXPECT_TRUE(ValidateRunSpec(spec).ok());
+}
+
+TEST(RunId, DependsOnSpecAndArtifactButNotWhereTheFileWas) {
+  v1::RunSpec spec = Spec();
+  auto id = RunId(spec);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->size(), 64u);
+  v1::RunSpec moved = spec;
+  moved.set_artifact_path("/tmp/elsewhere.pt");
+  EXPECT_EQ(*RunId(moved), *id);
+  v1::RunSpec other = spec;
+  other.set_seed(8);
+  EXPECT_NE(*RunId(other), *id);
+  other = spec;
+  other.set_artifact_sha256(std::string(64, 'f'));
+  EXPECT_NE(*RunId(other), *id);
+  other.set_artifact_sha256("nothex");
+  EXPECT_FALSE(RunId(other).ok());
+}
+
+TEST(ParseRunSpec, ErrorsNameLineAndColumn) {
+  auto spec = ParseRunSpec("name: \"x\"\n  roundz { rounds: 1 }\n");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_THAT(std::string(spec.status().message()), HasSubstr("line 2:"));
+  EXPECT_THAT(std::string(spec.status().message()), HasSubstr("roundz"));
+}
+
+}  // namespace
+}  // namespace tverr::coordinator
