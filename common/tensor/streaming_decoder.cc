@@ -100,8 +100,7 @@ absl::Status StreamingTensorDecoder::Deliver(const float* values, size_t count) 
     for (size_t i = 0; i < count; ++i) {
       if (!std::isfinite(values[i])) {
         return absl::InvalidArgumentError(absl::StrCat("tensor ", expected_[tensor_].name,
-                                                       " element ", offset_ + i,
-                                                       " is not finite"));
+                                                       " element ", offset_ + i, " is not finite"));
       }
     }
   }

@@ -85,7 +85,7 @@ class StreamingTensorDecoder {
   bool header_done_ = false;
   absl::Status error_;
   uint64_t bytes_received_ = 0;
-  size_t tensor_ = 0;   // tensor whose next value is expected
+  size_t tensor_ = 0;    // tensor whose next value is expected
   uint64_t offset_ = 0;  // element offset within it
   unsigned char partial_[sizeof(float)] = {};
   size_t partial_bytes_ = 0;

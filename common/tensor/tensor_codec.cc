@@ -46,8 +46,8 @@ absl::Status CheckName(absl::string_view name, const std::string& label) {
   for (size_t i = 0; i < name.size(); ++i) {
     const auto c = static_cast<unsigned char>(name[i]);
     if (c < 0x20 || c > 0x7e) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          label, " has a non-printable byte in its name at position ", i));
+      return absl::InvalidArgumentError(
+          absl::StrCat(label, " has a non-printable byte in its name at position ", i));
     }
   }
   return absl::OkStatus();
@@ -55,8 +55,8 @@ absl::Status CheckName(absl::string_view name, const std::string& label) {
 
 absl::Status CheckRank(size_t ndim, const std::string& name) {
   if (ndim > kMaxTensorDims) {
-    return absl::InvalidArgumentError(absl::StrCat("tensor ", name, " has ", ndim,
-                                                   " dimensions (limit ", kMaxTensorDims, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor ", name, " has ", ndim, " dimensions (limit ", kMaxTensorDims, ")"));
   }
   return absl::OkStatus();
 }
@@ -65,8 +65,8 @@ absl::Status CheckRank(size_t ndim, const std::string& name) {
 absl::StatusOr<uint64_t> CheckShape(const std::vector<int64_t>& shape, const std::string& name) {
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("tensor ", name, " has negative dimension ",
-                                                     shape[i], " at axis ", i));
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor ", name, " has negative dimension ", shape[i], " at axis ", i));
     }
   }
   const int64_t n = NumElements(shape);
@@ -213,9 +213,8 @@ absl::StatusOr<TensorList> Decode(absl::string_view bytes) {
   }
   const absl::string_view data = bytes.substr(header_bytes);
   if (data.size() != parser.data_bytes()) {
-    return absl::InvalidArgumentError(absl::StrCat("TVTS data has ", data.size(),
-                                                   " bytes, the header declares ",
-                                                   parser.data_bytes()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "TVTS data has ", data.size(), " bytes, the header declares ", parser.data_bytes()));
   }
   TensorList list;
   list.reserve(parser.layout().size());
@@ -225,7 +224,9 @@ absl::StatusOr<TensorList> Decode(absl::string_view bytes) {
     t.name = parser.layout()[i].name;
     t.shape = parser.layout()[i].shape;
     t.values.resize(parser.element_counts()[i]);
-    std::memcpy(t.values.data(), data.data() + offset, t.values.size() * sizeof(float));
+    if (!t.values.empty()) {
+      std::memcpy(t.values.data(), data.data() + offset, t.values.size() * sizeof(float));
+    }
     offset += t.values.size() * sizeof(float);
     list.push_back(std::move(t));
   }
@@ -257,8 +258,8 @@ absl::StatusOr<size_t> TensorHeaderParser::Consume(absl::string_view data) {
     consumed_ += take;
     if (consumed_ > max_header_bytes_) {
       state_ = State::kFailed;
-      return absl::InvalidArgumentError(absl::StrCat(
-          "TVTS header is longer than the expected ", max_header_bytes_, " bytes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("TVTS header is longer than the expected ", max_header_bytes_, " bytes"));
     }
     if (field_.size() < need_) break;
     if (absl::Status s = ParseField(field_); !s.ok()) {
@@ -285,8 +286,6 @@ absl::Status TensorHeaderParser::ParseField(absl::string_view field) {
         return absl::InvalidArgumentError(absl::StrCat("TVTS header declares ", tensor_count_,
                                                        " tensors (limit ", kMaxTensors, ")"));
       }
-      layout_.reserve(tensor_count_);
-      counts_.reserve(tensor_count_);
       if (tensor_count_ == 0) {
         Expect(State::kDone, 0);
       } else {
@@ -298,9 +297,8 @@ absl::Status TensorHeaderParser::ParseField(absl::string_view field) {
       current_ = TensorSpec{};
       const uint64_t length = GetLE(field);
       if (length == 0 || length > kMaxTensorNameBytes) {
-        return absl::InvalidArgumentError(absl::StrCat("tensor ", layout_.size(),
-                                                       " has a name of ", length,
-                                                       " bytes (must be 1..",
+        return absl::InvalidArgumentError(absl::StrCat("tensor ", layout_.size(), " has a name of ",
+                                                       length, " bytes (must be 1..",
                                                        kMaxTensorNameBytes, ")"));
       }
       Expect(State::kName, length);
@@ -319,8 +317,8 @@ absl::Status TensorHeaderParser::ParseField(absl::string_view field) {
     case State::kTypeAndRank: {
       const auto dtype = static_cast<uint8_t>(field[0]);
       if (dtype != kDtypeFloat32) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            TensorLabel(), " has unsupported dtype ", dtype, " (only 1 = float32)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(TensorLabel(), " has unsupported dtype ", dtype, " (only 1 = float32)"));
       }
       ndim_ = static_cast<uint8_t>(field[1]);
       RETURN_IF_ERROR(CheckRank(ndim_, current_.name));
@@ -352,8 +350,8 @@ absl::Status TensorHeaderParser::EndTensor() {
   const uint64_t declared = GetLE(field_);
   ASSIGN_OR_RETURN(uint64_t n, CheckShape(current_.shape, current_.name));
   if (declared != n) {
-    return absl::InvalidArgumentError(absl::StrCat("tensor ", current_.name, " declares ",
-                                                   declared, " elements, its shape ",
+    return absl::InvalidArgumentError(absl::StrCat("tensor ", current_.name, " declares ", declared,
+                                                   " elements, its shape ",
                                                    FormatShape(current_.shape), " has ", n));
   }
   RETURN_IF_ERROR(AddToTotal(n, &total_elements_));

@@ -124,8 +124,16 @@ class TensorHeaderParser {
   uint64_t data_bytes() const { return total_elements_ * sizeof(float); }
 
  private:
-  enum class State { kPreamble, kNameLength, kName, kTypeAndRank, kDims, kElementCount, kDone,
-                     kFailed };
+  enum class State {
+    kPreamble,
+    kNameLength,
+    kName,
+    kTypeAndRank,
+    kDims,
+    kElementCount,
+    kDone,
+    kFailed
+  };
   absl::Status ParseField(absl::string_view field);
   absl::Status EndTensor();
   void Expect(State state, size_t bytes);

@@ -84,7 +84,8 @@ class Aggregator {
   // copy). Ends the previous round, if any: its sinks become inert and its
   // updates are forgotten. INVALID_ARGUMENT: `global` has no tensors, breaks
   // the TVTS limits, or holds a non-finite value. FAILED_PRECONDITION: the
-  // server optimizer state does not match `global`'s layout.
+  // server optimizer state does not match `global`'s layout. On error the
+  // current round, if any, goes on unchanged.
   virtual absl::Status Begin(const tensor::TensorList& global) = 0;
 
   // The round's model layout (every update must have it); empty before the
@@ -103,7 +104,8 @@ class Aggregator {
   // header comment). Always false for the robust rules.
   virtual bool needs_rebuild() const = 0;
 
-  // Nodes whose updates were committed in this round, in commit order.
+  // Nodes whose updates were committed in this round, in commit order;
+  // empty when no round is in progress. A rebuild reads it before Begin().
   virtual std::vector<std::string> committed_nodes() const = 0;
 
   // Ends the round and returns the new global model (layout of the round's

@@ -13,22 +13,18 @@ namespace {
 
 using Spec = v1::AggregationSpec;
 
-// One parameter: unset (0) gives `default_value`; otherwise it must lie in
-// [low, high) (or (low, high) if `low_open`), and only strategies that use it
-// may set it.
-absl::StatusOr<double> Param(const std::string& strategy, const char* name, double value,
-                             bool used, double default_value, double low, bool low_open,
-                             double high) {
+// One parameter: unset (0) gives `default_value`; otherwise it must be
+// finite and lie in [low, high) (or (low, high) if `low_open`). Parameters a
+// strategy does not use are checked all the same (as ValidateRunSpec does):
+// run specs carry every default (WithDefaults), whatever the strategy.
+absl::StatusOr<double> Param(const char* name, double value, double default_value, double low,
+                             bool low_open, double high) {
   if (value == 0) return default_value;
-  if (!used) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("aggregation.", name, " is not used by strategy ", strategy));
-  }
   const bool above_low = low_open ? value > low : value >= low;
   if (!std::isfinite(value) || !above_low || !(value < high)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "aggregation.", name, " = ", value, " is out of range ", low_open ? "(" : "[", low, ", ",
-        std::isinf(high) ? std::string("inf") : absl::StrCat(high), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("aggregation.", name, " = ", value, " is out of range ", low_open ? "(" : "[",
+                     low, ", ", std::isinf(high) ? std::string("inf") : absl::StrCat(high), ")"));
   }
   return value;
 }
@@ -37,28 +33,28 @@ absl::StatusOr<double> Param(const std::string& strategy, const char* name, doub
 
 absl::StatusOr<std::unique_ptr<Aggregator>> MakeAggregator(const v1::AggregationSpec& spec,
                                                            ServerOptimizerState* state) {
-  const Spec::Strategy s = spec.strategy();
-  if (s == Spec::STRATEGY_UNSPECIFIED || !Spec::Strategy_IsValid(s)) {
+  // Unspecified means FEDAVG, as in WithDefaults (coordinator/runs).
+  const Spec::Strategy s =
+      spec.strategy() == Spec::STRATEGY_UNSPECIFIED ? Spec::FEDAVG : spec.strategy();
+  if (!Spec::Strategy_IsValid(s)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("aggregation.strategy is unspecified or unknown (", static_cast<int>(s), ")"));
+        absl::StrCat("aggregation.strategy ", static_cast<int>(s), " is unknown"));
   }
   const std::string name = Spec::Strategy_Name(s);
-  const bool adaptive = s == Spec::FEDADAGRAD || s == Spec::FEDADAM || s == Spec::FEDYOGI;
-  const bool optimizer = adaptive || s == Spec::FEDAVGM;
+  const bool optimizer =
+      s == Spec::FEDAVGM || s == Spec::FEDADAGRAD || s == Spec::FEDADAM || s == Spec::FEDYOGI;
   const double inf = HUGE_VAL;
 
   ServerOptimizerParams p;
-  ASSIGN_OR_RETURN(p.learning_rate, Param(name, "server_learning_rate", spec.server_learning_rate(),
-                                          /*used=*/true, 1.0, 0, /*low_open=*/true, inf));
-  ASSIGN_OR_RETURN(p.beta1, Param(name, "server_momentum", spec.server_momentum(), optimizer, 0.9,
-                                  0, /*low_open=*/false, 1));
-  ASSIGN_OR_RETURN(p.beta2, Param(name, "server_beta2", spec.server_beta2(),
-                                  s == Spec::FEDADAM || s == Spec::FEDYOGI, 0.99, 0,
-                                  /*low_open=*/false, 1));
-  ASSIGN_OR_RETURN(p.tau, Param(name, "server_tau", spec.server_tau(), adaptive, 1e-3, 0,
-                                /*low_open=*/true, inf));
-  ASSIGN_OR_RETURN(double trim, Param(name, "trim_fraction", spec.trim_fraction(),
-                                      s == Spec::TRIMMED_MEAN, 0, 0, /*low_open=*/false, 0.5));
+  ASSIGN_OR_RETURN(p.learning_rate, Param("server_learning_rate", spec.server_learning_rate(), 1.0,
+                                          0, /*low_open=*/true, inf));
+  ASSIGN_OR_RETURN(p.beta1,
+                   Param("server_momentum", spec.server_momentum(), 0.9, 0, /*low_open=*/false, 1));
+  ASSIGN_OR_RETURN(p.beta2,
+                   Param("server_beta2", spec.server_beta2(), 0.99, 0, /*low_open=*/false, 1));
+  ASSIGN_OR_RETURN(p.tau, Param("server_tau", spec.server_tau(), 1e-3, 0, /*low_open=*/true, inf));
+  ASSIGN_OR_RETURN(double trim,
+                   Param("trim_fraction", spec.trim_fraction(), 0, 0, /*low_open=*/false, 0.5));
 
   if (optimizer && state == nullptr) {
     return absl::InvalidArgumentError(

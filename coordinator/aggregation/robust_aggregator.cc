@@ -24,8 +24,8 @@ class RobustRound final : public UpdateRound {
  protected:
   void OnStart(UpdateId id) override { open_[id].resize(element_counts().size()); }
 
-  void Fold(UpdateId id, double, size_t tensor_index, uint64_t element_offset,
-            const float* values, size_t count) override {
+  void Fold(UpdateId id, double, size_t tensor_index, uint64_t element_offset, const float* values,
+            size_t count) override {
     std::vector<float>& buffer = open_[id][tensor_index];
     // Allocated when the tensor's first values arrive.
     if (buffer.empty()) buffer.resize(element_counts()[tensor_index]);
@@ -83,8 +83,8 @@ absl::Status RobustAggregator::Begin(const tensor::TensorList& global) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<UpdateSink>> RobustAggregator::BeginUpdate(
-    const std::string& node, double weight) {
+absl::StatusOr<std::unique_ptr<UpdateSink>> RobustAggregator::BeginUpdate(const std::string& node,
+                                                                          double weight) {
   if (round_ == nullptr) return absl::FailedPreconditionError("no aggregation round in progress");
   return round_->StartUpdate(node, weight);
 }

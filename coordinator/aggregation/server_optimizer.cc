@@ -3,8 +3,8 @@
 #include <cmath>
 #include <utility>
 
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/status/status_macros.h"
 
 namespace tverr::coordinator {
@@ -18,8 +18,8 @@ constexpr absl::string_view kMomentPrefixV = "v/";
 absl::Status CheckMoment(const tensor::TensorList& moment, absl::string_view label,
                          const tensor::TensorLayout& layout, bool non_negative) {
   auto wrap = [&](const absl::Status& s) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "server optimizer state ", label, " does not match the model: ", s.message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("server optimizer state ", label, " does not match the model: ", s.message()));
   };
   if (absl::Status s = tensor::ValidateTensorList(moment); !s.ok()) return wrap(s);
   if (absl::Status s = tensor::SameLayout(tensor::LayoutOf(moment), layout); !s.ok()) {
@@ -81,8 +81,7 @@ tensor::TensorList MomentLike(const tensor::TensorList& model, float fill) {
   tensor::TensorList out;
   out.reserve(model.size());
   for (const tensor::NamedTensor& t : model) {
-    out.push_back(
-        tensor::NamedTensor{t.name, t.shape, std::vector<float>(t.values.size(), fill)});
+    out.push_back(tensor::NamedTensor{t.name, t.shape, std::vector<float>(t.values.size(), fill)});
   }
   return out;
 }

@@ -7,8 +7,8 @@
 namespace tverr::coordinator {
 
 absl::StatusOr<std::unique_ptr<StreamingUpdate>> StreamingUpdate::Start(Aggregator& aggregator,
-                                                                       const std::string& node,
-                                                                       double weight) {
+                                                                        const std::string& node,
+                                                                        double weight) {
   ASSIGN_OR_RETURN(std::unique_ptr<UpdateSink> sink, aggregator.BeginUpdate(node, weight));
   return std::unique_ptr<StreamingUpdate>(
       new StreamingUpdate(std::move(sink), aggregator.layout()));
@@ -16,12 +16,12 @@ absl::StatusOr<std::unique_ptr<StreamingUpdate>> StreamingUpdate::Start(Aggregat
 
 StreamingUpdate::StreamingUpdate(std::unique_ptr<UpdateSink> sink, tensor::TensorLayout layout)
     : sink_(std::move(sink)),
-      decoder_(std::move(layout),
-               [this](size_t tensor_index, uint64_t element_offset, const float* values,
-                      size_t count) {
-                 return sink_->Add(tensor_index, element_offset, values, count);
-               },
-               tensor::StreamingTensorDecoder::Options{/*require_finite=*/true}) {}
+      decoder_(
+          std::move(layout),
+          [this](size_t tensor_index, uint64_t element_offset, const float* values, size_t count) {
+            return sink_->Add(tensor_index, element_offset, values, count);
+          },
+          tensor::StreamingTensorDecoder::Options{/*require_finite=*/true}) {}
 
 StreamingUpdate::~StreamingUpdate() { Abort(); }
 

@@ -26,8 +26,8 @@ class StreamingUpdate {
   // Opens `node`'s update in `aggregator`'s current round (the aggregator is
   // not referenced afterwards). Errors: those of Aggregator::BeginUpdate.
   static absl::StatusOr<std::unique_ptr<StreamingUpdate>> Start(Aggregator& aggregator,
-                                                               const std::string& node,
-                                                               double weight);
+                                                                const std::string& node,
+                                                                double weight);
 
   // Aborts the update unless it was committed.
   ~StreamingUpdate();

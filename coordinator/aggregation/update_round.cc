@@ -103,9 +103,9 @@ absl::StatusOr<std::unique_ptr<UpdateSink>> UpdateRound::StartUpdate(const std::
   }
   auto [it, inserted] = nodes_.emplace(node, false);
   if (!inserted) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "node ", node, " already has ", it->second ? "a committed" : "an open",
-        " update in this round"));
+    return absl::AlreadyExistsError(absl::StrCat("node ", node, " already has ",
+                                                 it->second ? "a committed" : "an open",
+                                                 " update in this round"));
   }
   Update u{next_id_++, node, weight};
   SkipEmptyTensors(u);
@@ -129,13 +129,13 @@ absl::Status UpdateRound::Add(Update& u, size_t tensor_index, uint64_t element_o
                                                    layout_.size(), " tensors)"));
   }
   if (tensor_index != u.tensor || element_offset != u.offset) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "update from ", u.node, ": values for tensor ", layout_[tensor_index].name,
-        " at element ", element_offset, " out of order (expected ",
-        u.tensor < layout_.size()
-            ? absl::StrCat("tensor ", layout_[u.tensor].name, " at element ", u.offset)
-            : std::string("no more values"),
-        ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("update from ", u.node, ": values for tensor ", layout_[tensor_index].name,
+                     " at element ", element_offset, " out of order (expected ",
+                     u.tensor < layout_.size()
+                         ? absl::StrCat("tensor ", layout_[u.tensor].name, " at element ", u.offset)
+                         : std::string("no more values"),
+                     ")"));
   }
   if (count == 0) return absl::OkStatus();
   if (count > counts_[u.tensor] - u.offset) {
@@ -159,9 +159,9 @@ absl::Status UpdateRound::Add(Update& u, size_t tensor_index, uint64_t element_o
 
 absl::Status UpdateRound::Commit(Update& u) {
   if (u.tensor < layout_.size()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "update from ", u.node, " is incomplete: tensor ", layout_[u.tensor].name, " has ",
-        u.offset, " of ", counts_[u.tensor], " values"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("update from ", u.node, " is incomplete: tensor ", layout_[u.tensor].name,
+                     " has ", u.offset, " of ", counts_[u.tensor], " values"));
   }
   --open_;
   nodes_[u.node] = true;
@@ -186,8 +186,8 @@ absl::Status UpdateRound::CheckReadyToFinish() const {
         break;
       }
     }
-    return absl::FailedPreconditionError(absl::StrCat(
-        open_, " update(s) still open (e.g. from ", example, "); commit or abort them first"));
+    return absl::FailedPreconditionError(absl::StrCat(open_, " update(s) still open (e.g. from ",
+                                                      example, "); commit or abort them first"));
   }
   if (committed_.empty()) {
     return absl::FailedPreconditionError("no update was committed in this round");
