@@ -7,9 +7,7 @@ namespace tverr::node {
 
 BatchSchedule::BatchSchedule(std::vector<size_t> indices, size_t batch_size, uint32_t epochs,
                              uint32_t steps, uint64_t seed)
-    : order_(std::move(indices)),
-      batch_size_(std::max<size_t>(batch_size, 1)),
-      rng_state_(seed) {
+    : order_(std::move(indices)), batch_size_(std::max<size_t>(batch_size, 1)), rng_state_(seed) {
   position_ = order_.size();
   if (order_.empty()) return;
   const int64_t per_pass = static_cast<int64_t>((order_.size() + batch_size_ - 1) / batch_size_);

@@ -134,8 +134,8 @@ absl::Status WriteSmallCnn(const std::string& path, int channels, int height, in
   }
 }
 
-absl::Status WriteLogisticRegression(const std::string& path, int channels, int height,
-                                     int width, int classes, uint64_t seed) {
+absl::Status WriteLogisticRegression(const std::string& path, int channels, int height, int width,
+                                     int classes, uint64_t seed) {
   if (channels < 1 || channels > kMaxSide || height < 1 || height > kMaxSide || width < 1 ||
       width > kMaxSide || classes < 1) {
     return absl::InvalidArgumentError(

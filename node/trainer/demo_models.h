@@ -30,8 +30,8 @@ absl::Status WriteSmallCnn(const std::string& path, int channels, int height, in
 // Parameters: fc.weight [classes, C*H*W], fc.bias [classes]. With
 // classes = 1 it is a binary model for LOSS_KIND_BINARY_CROSS_ENTROPY.
 // INVALID_ARGUMENT unless all sizes are >= 1 (sides <= 4096).
-absl::Status WriteLogisticRegression(const std::string& path, int channels, int height,
-                                     int width, int classes, uint64_t seed);
+absl::Status WriteLogisticRegression(const std::string& path, int channels, int height, int width,
+                                     int classes, uint64_t seed);
 
 }  // namespace tverr::node
 

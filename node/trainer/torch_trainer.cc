@@ -1,13 +1,13 @@
 // LibTorch implementation of Trainer (see trainer.h): a TorchScript module
 // trained with torch::optim. Every LibTorch call that can throw is inside a
 // try block here; exceptions become absl::Status and never leave this file.
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
 #include <torch/script.h>
 #include <torch/utils.h>
-#include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -23,6 +23,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
@@ -35,14 +37,21 @@
 namespace tverr::node {
 namespace {
 
-// The first non-empty line of a LibTorch message: c10::Error carries a C++
-// backtrace after it, TorchScript's ErrorReport a source excerpt.
+// The informative line of a LibTorch message: c10::Error carries a C++
+// backtrace after its first line, TorchScript's ErrorReport a source excerpt.
+// Errors raised inside the TorchScript interpreter start with a fixed
+// sentence and a TorchScript traceback and end with the actual error
+// ("RuntimeError: mat1 and mat2 shapes cannot be multiplied ..."): for
+// those the last line is the one worth reporting.
 std::string TorchMessage(const std::exception& e) {
   const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
   absl::string_view text = c10_error != nullptr ? c10_error->what_without_backtrace() : e.what();
-  const size_t start = text.find_first_not_of("\r\n ");
-  if (start == absl::string_view::npos) return "unknown LibTorch error";
-  text.remove_prefix(start);
+  text = absl::StripAsciiWhitespace(text);
+  if (text.empty()) return "unknown LibTorch error";
+  if (absl::StartsWith(text, "The following operation failed in the TorchScript interpreter")) {
+    const size_t last = text.find_last_of("\r\n");
+    if (last != absl::string_view::npos) text.remove_prefix(last + 1);
+  }
   return std::string(text.substr(0, text.find_first_of("\r\n")));
 }
 
@@ -76,9 +85,9 @@ class TorchTrainer final : public Trainer {
 
   absl::StatusOr<tensor::TensorList> Weights() const override;
   absl::Status SetWeights(const tensor::TensorList& weights) override;
-  absl::StatusOr<TrainResult> Train(
-      const DataSource& source, const std::vector<size_t>& indices, uint64_t round_seed,
-      const std::function<void(int64_t, int64_t)>& progress) override;
+  absl::StatusOr<TrainResult> Train(const DataSource& source, const std::vector<size_t>& indices,
+                                    uint64_t round_seed,
+                                    const std::function<void(int64_t, int64_t)>& progress) override;
   absl::StatusOr<EvalResult> Evaluate(const DataSource& source,
                                       const std::vector<size_t>& indices) override;
 
@@ -95,8 +104,7 @@ class TorchTrainer final : public Trainer {
                                         const DataSource& source,
                                         const std::vector<size_t>& indices, uint64_t round_seed,
                                         const std::function<void(int64_t, int64_t)>& progress);
-  absl::StatusOr<Batch> LoadBatch(const DataSource& source,
-                                  const std::vector<size_t>& batch) const;
+  absl::StatusOr<Batch> LoadBatch(const DataSource& source, const std::vector<size_t>& batch) const;
   absl::StatusOr<torch::Tensor> Forward(const torch::Tensor& inputs);
   // OK with true for a single-logit binary output ([B] or [B,1]), false for
   // one logit per label ([B,K]); FAILED_PRECONDITION otherwise.
@@ -152,8 +160,8 @@ absl::StatusOr<tensor::TensorList> TorchTrainer::Weights() const {
 
 absl::Status TorchTrainer::SetWeights(const tensor::TensorList& weights) {
   if (weights.size() != slots_.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("the model has ", slots_.size(),
-                                                   " weight tensors, got ", weights.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the model has ", slots_.size(), " weight tensors, got ", weights.size()));
   }
   for (size_t i = 0; i < slots_.size(); ++i) {
     const tensor::NamedTensor& w = weights[i];
@@ -221,9 +229,8 @@ absl::StatusOr<Batch> TorchTrainer::LoadBatch(const DataSource& source,
     pixels = torch::empty({b, c, h, w}, torch::kFloat);
     labels = torch::empty({b}, torch::kLong);
   } catch (const std::exception& e) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cannot allocate a batch of shape ", ShapeString({b, c, h, w}), ": ",
-                     TorchMessage(e)));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot allocate a batch of shape ", ShapeString({b, c, h, w}), ": ", TorchMessage(e)));
   }
   float* pixel_data = pixels.data_ptr<float>();
   int64_t* label_data = labels.data_ptr<int64_t>();
@@ -231,9 +238,8 @@ absl::StatusOr<Batch> TorchTrainer::LoadBatch(const DataSource& source,
   for (size_t k = 0; k < batch.size(); ++k) {
     const size_t index = batch[k];
     if (index >= size) {
-      return absl::InvalidArgumentError(absl::StrCat("example index ", index,
-                                                     " is out of range: the source has ", size,
-                                                     " examples"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "example index ", index, " is out of range: the source has ", size, " examples"));
     }
     ASSIGN_OR_RETURN(Example example, source.Get(index));
     if (example.pixels.size() != per_example) {
@@ -243,11 +249,10 @@ absl::StatusOr<Batch> TorchTrainer::LoadBatch(const DataSource& source,
     }
     if (example.label < 0 || example.label >= Labels()) {
       return absl::InvalidArgumentError(absl::StrCat("example ", index, " has label ",
-                                                     example.label, " outside the run's ",
-                                                     Labels(), " labels"));
+                                                     example.label, " outside the run's ", Labels(),
+                                                     " labels"));
     }
-    std::memcpy(pixel_data + k * per_example, example.pixels.data(),
-                per_example * sizeof(float));
+    std::memcpy(pixel_data + k * per_example, example.pixels.data(), per_example * sizeof(float));
     label_data[k] = example.label;
     out.label_values.push_back(example.label);
   }
@@ -255,19 +260,20 @@ absl::StatusOr<Batch> TorchTrainer::LoadBatch(const DataSource& source,
     out.inputs = pixels.to(device_, input_dtype_);
     out.labels = labels.to(device_);
   } catch (const std::exception& e) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "cannot move a batch of shape ", ShapeString(pixels.sizes()), " to ", device_.str(), ": ",
-        TorchMessage(e)));
+    return absl::ResourceExhaustedError(absl::StrCat("cannot move a batch of shape ",
+                                                     ShapeString(pixels.sizes()), " to ",
+                                                     device_.str(), ": ", TorchMessage(e)));
   }
   return out;
 }
 
 absl::StatusOr<torch::Tensor> TorchTrainer::Forward(const torch::Tensor& inputs) {
   try {
-    // The plain interpreter: the profiling executor would switch to an
-    // optimised graph (other autodiff formulas) after a few calls, so the
-    // same Train call would not give the same bits the first and the third
-    // time. The ops are the same aten kernels either way.
+    // The plain interpreter, not the profiling executor, which after a few
+    // calls swaps in a specialised graph (fusion groups where a fuser is
+    // enabled, as on CUDA) whose numerics may differ from the first calls'.
+    // On the CPU demo models both gave the same bits and the same speed;
+    // this keeps determinism independent of the JIT's heuristics.
     torch::jit::GraphOptimizerEnabledGuard plain(false);
     torch::jit::IValue output = module_.forward({inputs});
     if (!output.isTensor()) {
@@ -293,11 +299,11 @@ absl::StatusOr<bool> TorchTrainer::CheckOutput(const torch::Tensor& output, int6
   }
   std::string expected = ShapeString({batch, labels});
   if (bce && labels == 2) absl::StrAppend(&expected, ", [", batch, ",1] or [", batch, "]");
-  return absl::FailedPreconditionError(absl::StrCat(
-      "model output ", output.is_floating_point() ? "" : "of non-floating type ", "of shape ",
-      ShapeString(output.sizes()), " does not fit the run's ", labels, " labels with ",
-      bce ? "binary cross-entropy" : "cross-entropy", " on a batch of ", batch, ": expected ",
-      expected));
+  return absl::FailedPreconditionError(
+      absl::StrCat("model output ", output.is_floating_point() ? "" : "of non-floating type ",
+                   "of shape ", ShapeString(output.sizes()), " does not fit the run's ", labels,
+                   " labels with ", bce ? "binary cross-entropy" : "cross-entropy",
+                   " on a batch of ", batch, ": expected ", expected));
 }
 
 torch::Tensor TorchTrainer::ExampleLosses(const torch::Tensor& output, const torch::Tensor& labels,
@@ -336,23 +342,23 @@ std::unique_ptr<torch::optim::Optimizer> TorchTrainer::MakeOptimizer(
   const AdamParameters adam = ResolveAdamParameters(opt);
   switch (opt.kind()) {
     case v1::OptimizerSpec::ADAM:
-      return std::make_unique<torch::optim::Adam>(
-          params, torch::optim::AdamOptions(opt.learning_rate())
-                      .betas({adam.beta1, adam.beta2})
-                      .eps(adam.epsilon)
-                      .weight_decay(opt.weight_decay()));
+      return std::make_unique<torch::optim::Adam>(params,
+                                                  torch::optim::AdamOptions(opt.learning_rate())
+                                                      .betas({adam.beta1, adam.beta2})
+                                                      .eps(adam.epsilon)
+                                                      .weight_decay(opt.weight_decay()));
     case v1::OptimizerSpec::ADAMW:
-      return std::make_unique<torch::optim::AdamW>(
-          params, torch::optim::AdamWOptions(opt.learning_rate())
-                      .betas({adam.beta1, adam.beta2})
-                      .eps(adam.epsilon)
-                      .weight_decay(opt.weight_decay()));
+      return std::make_unique<torch::optim::AdamW>(params,
+                                                   torch::optim::AdamWOptions(opt.learning_rate())
+                                                       .betas({adam.beta1, adam.beta2})
+                                                       .eps(adam.epsilon)
+                                                       .weight_decay(opt.weight_decay()));
     default:  // SGD; ValidateTrainingSpec admits nothing else.
-      return std::make_unique<torch::optim::SGD>(
-          params, torch::optim::SGDOptions(opt.learning_rate())
-                      .momentum(opt.momentum())
-                      .nesterov(opt.nesterov())
-                      .weight_decay(opt.weight_decay()));
+      return std::make_unique<torch::optim::SGD>(params,
+                                                 torch::optim::SGDOptions(opt.learning_rate())
+                                                     .momentum(opt.momentum())
+                                                     .nesterov(opt.nesterov())
+                                                     .weight_decay(opt.weight_decay()));
   }
 }
 
@@ -461,7 +467,8 @@ absl::StatusOr<TrainResult> TorchTrainer::TrainFrom(
 
   try {
     std::vector<torch::Tensor> delta;
-    for (size_t i = 0; i < slots_.size(); ++i) delta.push_back(slots_[i].tensor.detach() - start[i]);
+    for (size_t i = 0; i < slots_.size(); ++i)
+      delta.push_back(slots_[i].tensor.detach() - start[i]);
     result.delta = ToTensorList(slots_, delta);
     for (torch::Tensor& p : params) p.mutable_grad() = torch::Tensor();  // free the memory
   } catch (const std::exception& e) {
@@ -495,10 +502,10 @@ absl::StatusOr<EvalResult> TorchTrainer::Evaluate(const DataSource& source,
     try {
       losses = ExampleLosses(output, batch.labels, single_logit).to(torch::kCPU, torch::kDouble);
       predictions = Predictions(output, single_logit).to(torch::kCPU);
-      scores = Labels() == 2
-                   ? PositiveScores(output, single_logit, cross_entropy).to(torch::kCPU,
-                                                                            torch::kDouble)
-                   : torch::zeros({b}, torch::kDouble);
+      scores =
+          Labels() == 2
+              ? PositiveScores(output, single_logit, cross_entropy).to(torch::kCPU, torch::kDouble)
+              : torch::zeros({b}, torch::kDouble);
     } catch (const std::exception& e) {
       return absl::FailedPreconditionError(absl::StrCat("evaluation failed on a batch of shape ",
                                                         ShapeString(batch.inputs.sizes()), ": ",
@@ -524,20 +531,21 @@ absl::Status FileError(int error, const std::string& what) {
 
 }  // namespace
 
+// Error messages name no path: they may travel to the coordinator, and the
+// caller knows which file it asked for.
 absl::StatusOr<std::unique_ptr<Trainer>> LoadTorchScriptTrainer(const std::string& artifact_path,
                                                                 const v1::RunSpec& spec) {
   RETURN_IF_ERROR(ValidateTrainingSpec(spec));
   {
     errno = 0;
     std::ifstream file(artifact_path, std::ios::binary);
-    if (!file) return FileError(errno, absl::StrCat("cannot open model file ", artifact_path));
+    if (!file) return FileError(errno, "cannot open the model file");
   }
   torch::jit::Module module;
   try {
     module = torch::jit::load(artifact_path, torch::Device(torch::kCPU));
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a TorchScript model: ", artifact_path, ": ", TorchMessage(e)));
+    return absl::InvalidArgumentError(absl::StrCat("not a TorchScript model: ", TorchMessage(e)));
   }
 
   std::vector<StateSlot> slots;
@@ -569,8 +577,8 @@ absl::StatusOr<std::unique_ptr<Trainer>> LoadTorchScriptTrainer(const std::strin
   if (slots.empty()) {
     return absl::FailedPreconditionError("the TorchScript model has no floating-point parameter");
   }
-  auto trainer =
-      std::make_unique<TorchTrainer>(std::move(module), spec, device, std::move(slots), input_dtype);
+  auto trainer = std::make_unique<TorchTrainer>(std::move(module), spec, device, std::move(slots),
+                                                input_dtype);
   RETURN_IF_ERROR(trainer->Probe());
   return trainer;
 }

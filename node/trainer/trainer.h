@@ -6,6 +6,9 @@
 //
 // Thread-safety: a Trainer is not thread-safe; one caller at a time. Train
 // and Evaluate also set LibTorch's process-wide intra-op thread count.
+// LibTorch's OpenMP threads spin while waiting: on a machine whose cores are
+// busy with other work, more than one thread can be many times slower
+// unless the process runs with OMP_WAIT_POLICY=passive.
 #ifndef TVERR_NODE_TRAINER_TRAINER_H_
 #define TVERR_NODE_TRAINER_TRAINER_H_
 

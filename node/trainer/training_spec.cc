@@ -31,8 +31,7 @@ absl::Status ValidateTrainingSpec(const v1::RunSpec& spec) {
     return Invalid(absl::StrCat("input channels must be >= 1, got ", in.channels()));
   }
   if (spec.labels_size() < 2) {
-    return Invalid(absl::StrCat("the label set needs at least 2 labels, got ",
-                                spec.labels_size()));
+    return Invalid(absl::StrCat("the label set needs at least 2 labels, got ", spec.labels_size()));
   }
   if (spec.loss() != v1::LOSS_KIND_CROSS_ENTROPY &&
       spec.loss() != v1::LOSS_KIND_BINARY_CROSS_ENTROPY) {
@@ -45,12 +44,10 @@ absl::Status ValidateTrainingSpec(const v1::RunSpec& spec) {
     return Invalid("optimizer.kind must be SGD, ADAM or ADAMW");
   }
   if (!std::isfinite(opt.learning_rate()) || opt.learning_rate() <= 0) {
-    return Invalid(absl::StrCat("optimizer.learning_rate must be > 0, got ",
-                                opt.learning_rate()));
+    return Invalid(absl::StrCat("optimizer.learning_rate must be > 0, got ", opt.learning_rate()));
   }
   if (!std::isfinite(opt.weight_decay()) || opt.weight_decay() < 0) {
-    return Invalid(absl::StrCat("optimizer.weight_decay must be >= 0, got ",
-                                opt.weight_decay()));
+    return Invalid(absl::StrCat("optimizer.weight_decay must be >= 0, got ", opt.weight_decay()));
   }
   if (!InUnitInterval(opt.momentum())) {
     return Invalid(absl::StrCat("optimizer.momentum must be in [0, 1), got ", opt.momentum()));
@@ -69,9 +66,10 @@ absl::Status ValidateTrainingSpec(const v1::RunSpec& spec) {
   const v1::LocalTrainingSpec& local = spec.local();
   if (local.batch_size() < 1) return Invalid("local.batch_size must be >= 1");
   if ((local.local_epochs() > 0) == (local.local_steps() > 0)) {
-    return Invalid(absl::StrCat("exactly one of local.local_epochs and local.local_steps must be "
-                                "> 0, got ",
-                                local.local_epochs(), " and ", local.local_steps()));
+    return Invalid(
+        absl::StrCat("exactly one of local.local_epochs and local.local_steps must be "
+                     "> 0, got ",
+                     local.local_epochs(), " and ", local.local_steps()));
   }
   if (!std::isfinite(local.fedprox_mu()) || local.fedprox_mu() < 0) {
     return Invalid(absl::StrCat("local.fedprox_mu must be >= 0, got ", local.fedprox_mu()));
@@ -88,7 +86,8 @@ AdamParameters ResolveAdamParameters(const v1::OptimizerSpec& optimizer) {
 }
 
 int ResolveThreads(const v1::LocalTrainingSpec& local) {
-  if (local.threads() > 0) return static_cast<int>(std::min<uint32_t>(local.threads(), kMaxThreads));
+  if (local.threads() > 0)
+    return static_cast<int>(std::min<uint32_t>(local.threads(), kMaxThreads));
   const unsigned hw = std::thread::hardware_concurrency();
   return hw > 0 ? static_cast<int>(hw) : 1;
 }

@@ -6,6 +6,7 @@
 #include <torch/script.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -72,8 +73,8 @@ TEST(TorchTrainerBuffers, RunningStatisticsAreWeightsAndTrain) {
   ASSERT_TRUE(weights.ok());
   std::vector<std::string> names;
   for (const auto& t : *weights) names.push_back(t.name);
-  EXPECT_THAT(names, ElementsAre("fc.weight", "fc.bias", "bn.weight", "bn.bias",
-                                 "bn.running_mean", "bn.running_var"));
+  EXPECT_THAT(names, ElementsAre("fc.weight", "fc.bias", "bn.weight", "bn.bias", "bn.running_mean",
+                                 "bn.running_var"));
 
   FakeDataSource source(BrightDark(32, 1, 2, 2, /*seed=*/1));
   std::vector<size_t> all(32);
@@ -88,6 +89,7 @@ TEST(TorchTrainerBuffers, RunningStatisticsAreWeightsAndTrain) {
   // Setting the weights back resets the running statistics too.
   ASSERT_TRUE((*trainer)->SetWeights(*weights).ok());
   EXPECT_EQ((*(*trainer)->Weights())[4].values, (*weights)[4].values);
+  std::remove(path.c_str());
 }
 
 }  // namespace

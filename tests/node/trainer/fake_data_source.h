@@ -70,8 +70,7 @@ inline std::vector<Example> BrightDark(int count, int channels, int height, int 
 }
 
 // One example with the given pixels and label.
-inline Example MakeExample(std::vector<float> pixels, int64_t label,
-                           Split split = Split::kTrain) {
+inline Example MakeExample(std::vector<float> pixels, int64_t label, Split split = Split::kTrain) {
   Example e;
   e.pixels = std::move(pixels);
   e.label = label;

@@ -65,7 +65,9 @@ TEST(RocAuc, Table) {
   for (const Case& c : cases) {
     std::optional<double> auc = RocAuc(c.scores);
     ASSERT_EQ(auc.has_value(), c.auc.has_value());
-    if (auc) EXPECT_DOUBLE_EQ(*auc, *c.auc);
+    if (auc) {
+      EXPECT_DOUBLE_EQ(*auc, *c.auc);
+    }
   }
 }
 
