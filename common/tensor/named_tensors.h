@@ -4,6 +4,7 @@
 #ifndef TVERR_COMMON_TENSOR_NAMED_TENSORS_H_
 #define TVERR_COMMON_TENSOR_NAMED_TENSORS_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,6 +25,10 @@ using TensorList = std::vector<NamedTensor>;
 
 // Product of the dimensions (1 for a scalar); -1 on overflow or negative dims.
 int64_t NumElements(const std::vector<int64_t>& shape);
+
+// Index of the first NaN or infinity in values[0..count), or count if all
+// are finite. Written to vectorise: update checks run at memory speed.
+size_t FirstNonFinite(const float* values, size_t count);
 
 }  // namespace tverr::tensor
 

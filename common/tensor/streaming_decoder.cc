@@ -97,11 +97,9 @@ absl::Status StreamingTensorDecoder::AddData(absl::string_view data) {
 
 absl::Status StreamingTensorDecoder::Deliver(const float* values, size_t count) {
   if (options_.require_finite) {
-    for (size_t i = 0; i < count; ++i) {
-      if (!std::isfinite(values[i])) {
-        return absl::InvalidArgumentError(absl::StrCat("tensor ", expected_[tensor_].name,
-                                                       " element ", offset_ + i, " is not finite"));
-      }
+    if (const size_t i = FirstNonFinite(values, count); i != count) {
+      return absl::InvalidArgumentError(absl::StrCat("tensor ", expected_[tensor_].name,
+                                                     " element ", offset_ + i, " is not finite"));
     }
   }
   RETURN_IF_ERROR(visitor_(tensor_, offset_, values, count));

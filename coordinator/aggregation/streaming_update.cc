@@ -21,7 +21,7 @@ StreamingUpdate::StreamingUpdate(std::unique_ptr<UpdateSink> sink, tensor::Tenso
           [this](size_t tensor_index, uint64_t element_offset, const float* values, size_t count) {
             return sink_->Add(tensor_index, element_offset, values, count);
           },
-          tensor::StreamingTensorDecoder::Options{/*require_finite=*/true}) {}
+          tensor::StreamingTensorDecoder::Options{/*require_finite=*/false}) {}
 
 StreamingUpdate::~StreamingUpdate() { Abort(); }
 

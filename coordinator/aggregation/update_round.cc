@@ -143,12 +143,10 @@ absl::Status UpdateRound::Add(Update& u, size_t tensor_index, uint64_t element_o
         "update from ", u.node, ": ", count, " values at element ", u.offset, " overrun tensor ",
         layout_[u.tensor].name, " (", counts_[u.tensor], " elements)"));
   }
-  for (size_t i = 0; i < count; ++i) {
-    if (!std::isfinite(values[i])) {
-      return absl::InvalidArgumentError(absl::StrCat("update from ", u.node, ": tensor ",
-                                                     layout_[u.tensor].name, " element ",
-                                                     u.offset + i, " is not finite"));
-    }
+  if (const size_t i = tensor::FirstNonFinite(values, count); i != count) {
+    return absl::InvalidArgumentError(absl::StrCat("update from ", u.node, ": tensor ",
+                                                   layout_[u.tensor].name, " element ",
+                                                   u.offset + i, " is not finite"));
   }
   Fold(u.id, u.weight, u.tensor, u.offset, values, count);
   u.folded_any = true;
