@@ -1,7 +1,6 @@
 #include "coordinator/runs/run_spec.h"
 
 #include <google/protobuf/io/tokenizer.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/text_format.h>
 
 #include <cmath>
@@ -9,10 +8,9 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/crypto/sha256.h"
+#include "common/runs/run_id.h"
 
 namespace tverr::coordinator {
 namespace {
@@ -33,13 +31,7 @@ class Errors {
   std::vector<std::string> errors_;
 };
 
-bool IsHex64(absl::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
+bool IsHex64(absl::string_view s) { return runs::IsHexDigest(s); }
 
 class CollectErrors final : public google::protobuf::io::ErrorCollector {
  public:
@@ -151,25 +143,7 @@ absl::Status ValidateRunSpec(const v1::RunSpec& spec) {
   return e.ToStatus();
 }
 
-absl::StatusOr<std::string> RunId(const v1::RunSpec& spec) {
-  if (!IsHex64(spec.artifact_sha256())) {
-    return absl::InvalidArgumentError("artifact_sha256 must be 64 lower-case hex characters");
-  }
-  v1::RunSpec identity = spec;
-  identity.clear_artifact_path();
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream out(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&out);
-    coded.SetSerializationDeterministic(true);
-    identity.SerializeToCodedStream(&coded);
-  }
-  crypto::Sha256Hasher h;
-  h.Update("tverr-run v1\n");
-  h.Update(bytes);
-  h.Update(absl::HexStringToBytes(spec.artifact_sha256()));
-  return crypto::ToHex(h.Finish());
-}
+absl::StatusOr<std::string> RunId(const v1::RunSpec& spec) { return runs::RunId(spec); }
 
 absl::StatusOr<v1::RunSpec> ParseRunSpec(const std::string& textproto) {
   v1::RunSpec spec;

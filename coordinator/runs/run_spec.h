@@ -21,10 +21,7 @@ v1::RunSpec WithDefaults(v1::RunSpec spec);
 // in a secure run, or both local_epochs and local_steps set.
 absl::Status ValidateRunSpec(const v1::RunSpec& spec);
 
-// Lower-case hex SHA-256 over "tverr-run v1\n", the spec's deterministic
-// serialization with artifact_path cleared (where the researcher kept the
-// file is not part of the run), and the artifact's SHA-256.
-// INVALID_ARGUMENT if artifact_sha256 is not 64 hex characters.
+// The run's id (see common/runs/run_id.h, shared with the node).
 absl::StatusOr<std::string> RunId(const v1::RunSpec& spec);
 
 // Parses a textproto spec; errors name line and column.

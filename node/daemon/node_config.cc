@@ -1,5 +1,6 @@
 #include "node/daemon/node_config.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/config/config_loader.h"
 #include "common/config/validation.h"
 #include "common/status/status_macros.h"
@@ -84,6 +85,15 @@ absl::StatusOr<v1::NodeConfig> FinishNodeConfig(v1::NodeConfig config, const std
 
   config::ConfigErrors errors(source);
   if (config.has_data()) ValidateData(base_dir, &config, &errors);
+  for (int i = 0; i < config.approved_runs_size(); ++i) {
+    const std::string& id = config.approved_runs(i);
+    bool hex = id.size() == 64;
+    for (char c : id) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+    if (!hex) {
+      errors.Add(absl::StrCat("approved_runs[", i, "]"),
+                 absl::StrCat("'", id, "' is not a run id (64 lower-case hex characters)"));
+    }
+  }
   config::ValidateAddressField("coordinator_address", config.coordinator_address(), &errors);
   config::ValidateNameField("consortium", config.consortium(), &errors);
   config::ValidateLogLevelField("log_level", config.log_level(), &errors);

@@ -168,6 +168,13 @@ absl::Status NodeDaemon::RunSession() {
       case v1::Task::kKeepAlive:
         VLOG(1) << "keepalive " << task.task_id();
         break;
+      case v1::Task::kTrain:
+      case v1::Task::kEvaluate:
+        // RoundWorker does this work; wiring it to the task stream comes
+        // with the coordinator's round manager (see docs/rounds.md).
+        LOG(WARNING) << "task " << task.task_id()
+                     << ": round tasks are not run by this daemon version yet";
+        break;
       default:
         // A newer coordinator may send task kinds this node does not know;
         // it never acts on them.

@@ -95,6 +95,16 @@ TEST_F(NodeConfigTest, DataSectionProblemsAreNamed) {
   }
 }
 
+TEST_F(NodeConfigTest, ApprovedRunsMustBeRunIds) {
+  std::string path = Write(
+      std::string("coordinator_address: \"x:1\"\nconsortium: \"nordic\"\n") + kTls +
+      "approved_runs: \"" + std::string(64, 'a') + "\"\napproved_runs: \"my-run\"\n");
+  auto c = LoadNodeConfig(path, {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(std::string(c.status().message()),
+              HasSubstr(path + ": field 'approved_runs[1]': 'my-run' is not a run id"));
+}
+
 TEST_F(NodeConfigTest, CertificateOfAnotherConsortiumIsRefusedAtStart) {
   std::string path =
       Write(std::string("coordinator_address: \"x:1\"\nconsortium: \"baltic\"\n") + kTls);

@@ -1,0 +1,119 @@
+#include "node/worker/round_worker.h"
+
+#include <glog/logging.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto/sha256.h"
+#include "common/runs/run_id.h"
+#include "common/status/status_macros.h"
+#include "common/tensor/tensor_codec.h"
+
+namespace tverr::node {
+
+struct RoundWorker::RunContext {
+  std::unique_ptr<DicomDirectorySource> data;
+  std::unique_ptr<Trainer> trainer;
+};
+
+namespace {
+
+// The run id of the task must be its spec's, and approved here.
+absl::Status CheckRun(const std::string& run_id, const v1::RunSpec& spec,
+                      const std::set<std::string>& approved) {
+  if (!approved.count(run_id)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "run ", run_id, " is not approved at this node (add it to approved_runs)"));
+  }
+  ASSIGN_OR_RETURN(std::string actual, runs::RunId(spec));
+  if (actual != run_id) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "task names run ", run_id, " but carries the spec of run ", actual));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> FetchVerified(PayloadFetcher* fetcher, const std::string& hex,
+                                          v1::PayloadKind kind) {
+  ASSIGN_OR_RETURN(std::string bytes, fetcher->Fetch(hex, kind));
+  const std::string actual = crypto::ToHex(crypto::Sha256(bytes));
+  if (actual != hex) {
+    return absl::DataLossError(absl::StrCat(v1::PayloadKind_Name(kind), " has SHA-256 ", actual,
+                                            ", expected ", hex));
+  }
+  return bytes;
+}
+
+}  // namespace
+
+RoundWorker::RoundWorker(RoundWorkerOptions options, PayloadFetcher* fetcher)
+    : options_(std::move(options)), fetcher_(fetcher) {}
+
+RoundWorker::~RoundWorker() = default;
+
+absl::StatusOr<RoundWorker::RunContext*> RoundWorker::Prepare(const std::string& run_id,
+                                                              const v1::RunSpec& spec,
+                                                              const v1::Sha256& global_weights) {
+  RETURN_IF_ERROR(CheckRun(run_id, spec, options_.approved_runs));
+  auto it = runs_.find(run_id);
+  if (it == runs_.end()) {
+    // The artifact, verified against the approved run's digest.
+    ASSIGN_OR_RETURN(std::string artifact, FetchVerified(fetcher_, spec.artifact_sha256(),
+                                                         v1::PAYLOAD_KIND_MODEL_ARTIFACT));
+    const std::string dir = options_.work_dir + "/artifacts";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    const std::string path = dir + "/" + spec.artifact_sha256() + ".pt";
+    std::ofstream(path, std::ios::binary | std::ios::trunc).write(artifact.data(), artifact.size());
+    v1::RunSpec local = spec;
+    if (local.local().threads() == 0) local.mutable_local()->set_threads(options_.cpu_cores);
+    ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer, LoadTorchScriptTrainer(path, local));
+    DirectorySourceOptions data;
+    data.source = options_.data.directory();
+    data.cache_dir = options_.data.cache_dir();
+    data.input = spec.input();
+    data.labels.assign(spec.labels().begin(), spec.labels().end());
+    data.fractions = spec.splits();
+    data.split_salt = run_id;  // one split per run, stable across its rounds
+    ASSIGN_OR_RETURN(std::unique_ptr<DicomDirectorySource> source,
+                     DicomDirectorySource::Open(data));
+    auto context = std::make_unique<RunContext>();
+    context->data = std::move(source);
+    context->trainer = std::move(trainer);
+    it = runs_.emplace(run_id, std::move(context)).first;
+  }
+  if (global_weights.digest().size() != 32) {
+    return absl::InvalidArgumentError("task carries no global weights digest");
+  }
+  ASSIGN_OR_RETURN(std::string bytes,
+                   FetchVerified(fetcher_, crypto::ToHex(global_weights.digest()),
+                                 v1::PAYLOAD_KIND_GLOBAL_WEIGHTS));
+  ASSIGN_OR_RETURN(tensor::TensorList weights, tensor::Decode(bytes));
+  RETURN_IF_ERROR(it->second->trainer->SetWeights(weights));
+  return it->second.get();
+}
+
+absl::StatusOr<TrainOutcome> RoundWorker::Train(const v1::TrainTask& task) {
+  ASSIGN_OR_RETURN(RunContext * run, Prepare(task.run_id(), task.spec(), task.global_weights()));
+  const std::vector<size_t> indices = run->data->IndicesOf(Split::kTrain);
+  ASSIGN_OR_RETURN(TrainResult result,
+                   run->trainer->Train(*run->data, indices, task.round_seed()));
+  TrainOutcome out;
+  out.update = tensor::Encode(result.delta);
+  out.info.set_samples(static_cast<uint64_t>(result.samples));
+  out.info.set_train_loss(result.mean_loss);
+  out.info.set_train_accuracy(result.accuracy);
+  out.info.set_steps(static_cast<uint64_t>(result.steps));
+  LOG(INFO) << "round " << task.round() << " of run " << task.run_id().substr(0, 12)
+            << ": trained on " << result.samples << " examples, loss " << result.mean_loss;
+  return out;
+}
+
+absl::StatusOr<EvalResult> RoundWorker::Evaluate(const v1::EvaluateTask& task) {
+  ASSIGN_OR_RETURN(RunContext * run, Prepare(task.run_id(), task.spec(), task.global_weights()));
+  return run->trainer->Evaluate(*run->data, run->data->IndicesOf(Split::kValidation));
+}
+
+}  // namespace tverr::node
