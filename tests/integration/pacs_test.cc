@@ -33,6 +33,7 @@
 #include "node/data/pacs_client.h"
 #include "node/data/pacs_pull.h"
 #include "tests/support/dicom_writer.h"
+#include "tests/support/log_capture.h"
 #include "tests/support/orthanc.h"
 #include "tests/support/temp_dir.h"
 
@@ -48,27 +49,7 @@ using tverr::testing::TempDir;
 using tverr::testing::TestDicom;
 using tverr::testing::TestSyntax;
 
-// Collects everything logged through glog while installed.
-class CapturingSink : public google::LogSink {
- public:
-  CapturingSink() { google::AddLogSink(this); }
-  ~CapturingSink() override { google::RemoveLogSink(this); }
-  using google::LogSink::send;
-  void send(google::LogSeverity /*severity*/, const char* /*full_filename*/,
-            const char* /*base_filename*/, int /*line*/, const google::LogMessageTime& /*time*/,
-            const char* message, size_t message_len) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    text_.append(message, message_len).push_back('\n');
-  }
-  std::string text() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return text_;
-  }
-
- private:
-  std::mutex mu_;
-  std::string text_;
-};
+using CapturingSink = tverr::testing::LogCapture;
 
 struct TestStudy {
   std::string uid;

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/chunks.h"
+
 #include <filesystem>
 #include <random>
 
@@ -19,24 +21,10 @@ namespace {
 using ::testing::HasSubstr;
 
 v1::Chunk Header(uint64_t size, int kind = v1::PAYLOAD_KIND_WEIGHT_UPDATE) {
-  v1::Chunk c;
-  c.mutable_header()->set_kind(static_cast<v1::PayloadKind>(kind));
-  c.mutable_header()->set_total_size(size);
-  return c;
+  return tverr::testing::HeaderChunk(size, kind);
 }
-
-v1::Chunk Data(const std::string& bytes) {
-  v1::Chunk c;
-  c.set_data(bytes);
-  return c;
-}
-
-v1::Chunk Trailer(const std::string& bytes_hashed) {
-  v1::Chunk c;
-  c.mutable_trailer()->mutable_sha256()->set_digest(
-      std::string(crypto::AsStringView(crypto::Sha256(bytes_hashed))));
-  return c;
-}
+v1::Chunk Data(std::string bytes) { return tverr::testing::DataChunk(std::move(bytes)); }
+v1::Chunk Trailer(absl::string_view hashed) { return tverr::testing::TrailerChunk(hashed); }
 
 class TransferTest : public CoordinatorFixture {
  protected:

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/chunks.h"
+
 #include "common/transfer/chunk_writer.h"
 
 namespace tverr::transfer {
@@ -11,22 +13,10 @@ namespace {
 using ::testing::HasSubstr;
 
 v1::Chunk Header(uint64_t size, int kind = v1::PAYLOAD_KIND_WEIGHT_UPDATE) {
-  v1::Chunk c;
-  c.mutable_header()->set_kind(static_cast<v1::PayloadKind>(kind));
-  c.mutable_header()->set_total_size(size);
-  return c;
+  return tverr::testing::HeaderChunk(size, kind);
 }
-v1::Chunk Data(std::string bytes) {
-  v1::Chunk c;
-  c.set_data(std::move(bytes));
-  return c;
-}
-v1::Chunk Trailer(absl::string_view hashed) {
-  v1::Chunk c;
-  c.mutable_trailer()->mutable_sha256()->set_digest(
-      std::string(crypto::AsStringView(crypto::Sha256(hashed))));
-  return c;
-}
+v1::Chunk Data(std::string bytes) { return tverr::testing::DataChunk(std::move(bytes)); }
+v1::Chunk Trailer(absl::string_view hashed) { return tverr::testing::TrailerChunk(hashed); }
 
 struct Case {
   std::string name;

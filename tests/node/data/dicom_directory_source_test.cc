@@ -16,6 +16,7 @@
 #include "node/data/dicom_file.h"
 #include "node/data/tensor_cache.h"
 #include "tests/support/dicom_writer.h"
+#include "tests/support/log_capture.h"
 #include "tests/support/temp_dir.h"
 
 namespace tverr::node {
@@ -24,25 +25,7 @@ namespace {
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
-// Collects every glog line while alive.
-class CapturedLogs : public google::LogSink {
- public:
-  CapturedLogs() { google::AddLogSink(this); }
-  ~CapturedLogs() override { google::RemoveLogSink(this); }
-  void send(google::LogSeverity, const char*, const char*, int, const struct ::tm*,
-            const char* message, size_t length) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    text_.append(message, length).append("\n");
-  }
-  std::string text() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return text_;
-  }
-
- private:
-  std::mutex mu_;
-  std::string text_;
-};
+using CapturedLogs = testing::LogCapture;
 
 constexpr int kPatients = 6;
 constexpr int kImagesPerPatient = 4;
