@@ -70,6 +70,10 @@ int main(int argc, char** argv) {
   options.config = *config;
   options.software_version = TVERR_VERSION_STRING;
   options.capabilities = Capabilities(*config);
+  options.worker.data = config->data();
+  options.worker.approved_runs = {config->approved_runs().begin(), config->approved_runs().end()};
+  options.worker.work_dir = config->state_dir() + "/work";
+  options.worker.cpu_cores = static_cast<int>(config->cpu_cores());
   tverr::node::NodeDaemon daemon(options);
   {
     absl::MutexLock lock(&mu);

@@ -12,6 +12,7 @@
 #include "common/tls/credentials.h"
 #include "common/tls/peer.h"
 #include "node/daemon/backoff.h"
+#include "node/daemon/payload_client.h"
 #include "tverr/v1/node.grpc.pb.h"
 
 namespace tverr::node {
@@ -27,6 +28,22 @@ class SessionState {
   absl::Mutex mu;
   bool ended ABSL_GUARDED_BY(mu) = false;
   grpc::ClientContext* stream ABSL_GUARDED_BY(mu) = nullptr;
+};
+
+// The RoundWorker keeps one fetcher for its lifetime (it caches per run);
+// this one forwards to the transfers of the task in progress.
+class SessionFetcher final : public PayloadFetcher {
+ public:
+  // Null between tasks; then every fetch fails.
+  void set_client(PayloadClient* client) { client_ = client; }
+  absl::StatusOr<std::string> Fetch(const std::string& sha256_hex,
+                                    v1::PayloadKind kind) override {
+    if (client_ == nullptr) return absl::FailedPreconditionError("no task in progress");
+    return client_->Fetch(sha256_hex, kind);
+  }
+
+ private:
+  PayloadClient* client_ = nullptr;
 };
 
 namespace {
@@ -53,14 +70,25 @@ absl::Status CheckCoordinatorIdentity(const grpc::ClientContext& context,
 
 }  // namespace
 
-NodeDaemon::NodeDaemon(NodeDaemonOptions options) : options_(std::move(options)) {}
+NodeDaemon::NodeDaemon(NodeDaemonOptions options) : options_(std::move(options)) {
+  const v1::NodeDataConfig& data = options_.worker.data;
+  if (data.has_directory() && !data.directory().directory().empty()) {
+    fetcher_ = std::make_unique<SessionFetcher>();
+    round_worker_ = std::make_unique<RoundWorker>(options_.worker, fetcher_.get());
+    worker_thread_ = std::thread([this] { WorkerLoop(); });
+  }
+}
 
-NodeDaemon::~NodeDaemon() { Stop(); }
+NodeDaemon::~NodeDaemon() {
+  Stop();
+  if (worker_thread_.joinable()) worker_thread_.join();
+}
 
 void NodeDaemon::Stop() {
   absl::MutexLock lock(&mu_);
   stopping_ = true;
   if (active_call_ != nullptr) active_call_->TryCancel();
+  if (active_transfers_ != nullptr) active_transfers_->Cancel();
 }
 
 bool NodeDaemon::WaitForStop(absl::Duration timeout) {
@@ -103,7 +131,8 @@ absl::Status NodeDaemon::RunSession() {
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateCustomChannel(config.coordinator_address(), *creds, args);
-  std::unique_ptr<v1::NodeService::Stub> stub = v1::NodeService::NewStub(channel);
+  // Shared with the worker thread, which may still use it after this session.
+  std::shared_ptr<v1::NodeService::Stub> stub = v1::NodeService::NewStub(channel);
 
   // Join.
   v1::JoinRequest join;
@@ -140,6 +169,7 @@ absl::Status NodeDaemon::RunSession() {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::CancelledError("stopping");
     active_call_ = &stream_ctx;
+    session_stub_ = stub;
   }
   {
     absl::MutexLock lock(&session.mu);
@@ -169,11 +199,14 @@ absl::Status NodeDaemon::RunSession() {
         VLOG(1) << "keepalive " << task.task_id();
         break;
       case v1::Task::kTrain:
+        EnqueueRoundTask(std::move(task));
+        break;
       case v1::Task::kEvaluate:
-        // RoundWorker does this work; wiring it to the task stream comes
-        // with the coordinator's round manager (see docs/rounds.md).
-        LOG(WARNING) << "task " << task.task_id()
-                     << ": round tasks are not run by this daemon version yet";
+        // RoundWorker::Evaluate exists, but NodeService has no RPC to report
+        // the metrics with yet.
+        LOG(WARNING) << "task " << task.task_id() << ": evaluation of run "
+                     << task.evaluate().run_id() << " round " << task.evaluate().round()
+                     << " ignored: federated evaluation reporting is not wired yet";
         break;
       default:
         // A newer coordinator may send task kinds this node does not know;
@@ -194,6 +227,7 @@ absl::Status NodeDaemon::RunSession() {
   {
     absl::MutexLock lock(&mu_);
     active_call_ = nullptr;
+    session_stub_ = nullptr;
     reset_backoff_ = refused.ok() && absl::Now() - joined_at >= options_.stable_session;
   }
   if (!refused.ok()) return refused;
@@ -226,6 +260,113 @@ void NodeDaemon::HeartbeatLoop(SessionState* session) {
       return;
     }
   }
+}
+
+void NodeDaemon::EnqueueRoundTask(v1::Task task) {
+  const v1::TrainTask& train = task.train();
+  if (round_worker_ == nullptr) {
+    LOG(WARNING) << "refusing task " << task.task_id() << " (run " << train.run_id() << " round "
+                 << train.round() << "): this node has no data configured for round work";
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  if (queue_.size() >= options_.max_queued_tasks) {
+    LOG(WARNING) << "refusing task " << task.task_id() << " (run " << train.run_id() << " round "
+                 << train.round() << "): " << queue_.size() << " round tasks already waiting";
+    return;
+  }
+  LOG(INFO) << "task " << task.task_id() << ": training of run " << train.run_id() << " round "
+            << train.round() << " queued";
+  queue_.push_back(std::move(task));
+}
+
+void NodeDaemon::WorkerLoop() {
+  while (true) {
+    v1::Task task;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !queue_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (stopping_) return;
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    RunTrainTask(task);
+  }
+}
+
+std::shared_ptr<v1::NodeService::Stub> NodeDaemon::AwaitSessionStub(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || session_stub_ != nullptr;
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
+  if (stopping_) return nullptr;
+  return session_stub_;
+}
+
+void NodeDaemon::RunTrainTask(const v1::Task& task) {
+  const v1::TrainTask& train = task.train();
+  const std::string what = absl::StrCat("task ", task.task_id(), " (run ", train.run_id(),
+                                        " round ", train.round(), ")");
+  // Between sessions, wait for the next one, but not past the task's
+  // deadline (nor 10 min when it has none).
+  const absl::Time deadline = train.deadline_unix_millis() > 0
+                                  ? absl::FromUnixMillis(train.deadline_unix_millis())
+                                  : absl::Now() + absl::Minutes(10);
+  // Runs `fn` with `client` registered for cancelling by Stop().
+  auto with_transfers = [this](PayloadClient* client, auto fn) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) client->Cancel();
+      active_transfers_ = client;
+    }
+    auto result = fn();
+    absl::MutexLock lock(&mu_);
+    active_transfers_ = nullptr;
+    return result;
+  };
+
+  std::shared_ptr<v1::NodeService::Stub> stub = AwaitSessionStub(deadline);
+  if (stub == nullptr) {
+    LOG(WARNING) << what << " dropped: not connected to the coordinator";
+    return;
+  }
+  LOG(INFO) << what << ": training";
+  const absl::Time started = absl::Now();
+  PayloadClient fetch_client(stub.get());
+  absl::StatusOr<TrainOutcome> outcome = with_transfers(&fetch_client, [&] {
+    fetcher_->set_client(&fetch_client);
+    absl::StatusOr<TrainOutcome> result = round_worker_->Train(train);
+    fetcher_->set_client(nullptr);
+    return result;
+  });
+  if (!outcome.ok()) {
+    LOG(WARNING) << what << " failed: " << outcome.status();
+    return;
+  }
+
+  // The session may have changed while training: upload over the current one.
+  stub = AwaitSessionStub(deadline);
+  if (stub == nullptr) {
+    LOG(WARNING) << what << ": update not uploaded: not connected to the coordinator";
+    return;
+  }
+  PayloadClient upload_client(stub.get());
+  absl::Status uploaded = with_transfers(&upload_client, [&] {
+    return upload_client.UploadUpdate(train.run_id(), train.round(), outcome->info,
+                                      outcome->update);
+  });
+  if (!uploaded.ok()) {
+    LOG(WARNING) << what << ": update not uploaded: " << uploaded;
+    return;
+  }
+  LOG(INFO) << what << ": update uploaded (" << outcome->info.samples() << " samples, "
+            << outcome->update.size() << " bytes, "
+            << absl::FormatDuration(absl::Trunc(absl::Now() - started, absl::Seconds(1)))
+            << ")";
 }
 
 }  // namespace tverr::node

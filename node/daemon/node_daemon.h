@@ -2,26 +2,40 @@
 // it dials out, joins (its identity is its certificate), keeps the task
 // stream open, sends heartbeats, and when anything breaks reconnects with
 // exponential backoff and jitter. Run() blocks until Stop().
+//
+// Round tasks run on one worker thread that lives as long as the daemon:
+// the task stream only queues them (FIFO), so a long training never stalls
+// the stream. The worker downloads payloads and uploads the update over the
+// stub of whatever session is current when it needs one, so a task survives
+// a reconnect.
 // Thread-safe: Stop() and the observers may be called from any thread.
 #ifndef TVERR_NODE_DAEMON_NODE_DAEMON_H_
 #define TVERR_NODE_DAEMON_NODE_DAEMON_H_
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "node/worker/round_worker.h"
 #include "tverr/v1/common.pb.h"
 #include "tverr/v1/config.pb.h"
+#include "tverr/v1/node.grpc.pb.h"
 
 namespace grpc {
 class ClientContext;
 }  // namespace grpc
 
 namespace tverr::node {
+
+class PayloadClient;
+class SessionFetcher;
 
 struct NodeDaemonOptions {
   // Validated config (see FinishNodeConfig).
@@ -36,11 +50,21 @@ struct NodeDaemonOptions {
   // stream at once (or a second node with the same certificate) does not
   // cause a reconnect storm. Default: 10 s.
   absl::Duration stable_session = absl::Seconds(10);
+  // Round work. The daemon runs training tasks only when
+  // `worker.data.directory.directory` is set; otherwise it refuses them with
+  // a log line. Default: unset.
+  RoundWorkerOptions worker;
+  // Round tasks waiting for the worker beyond this many are refused (logged).
+  // Default: 16.
+  size_t max_queued_tasks = 16;
 };
 
 class NodeDaemon {
  public:
+  // Starts the worker thread when round work is configured.
   explicit NodeDaemon(NodeDaemonOptions options);
+  // Stops, then waits for the worker thread (a training in progress runs to
+  // its end; transfers in flight are cancelled).
   ~NodeDaemon();
 
   // Connects and serves until Stop(); reconnects by itself.
@@ -59,6 +83,13 @@ class NodeDaemon {
   absl::Status RunSession();
   void HeartbeatLoop(class SessionState* session);
   bool WaitForStop(absl::Duration timeout);
+  // Queues a train task for the worker, or refuses it (logged).
+  void EnqueueRoundTask(v1::Task task);
+  void WorkerLoop();
+  void RunTrainTask(const v1::Task& task);
+  // The stub of the current session; waits for one until `deadline` or
+  // Stop(). Null if none came.
+  std::shared_ptr<v1::NodeService::Stub> AwaitSessionStub(absl::Time deadline);
 
   const NodeDaemonOptions options_;
   std::atomic<uint64_t> joins_{0};
@@ -69,6 +100,17 @@ class NodeDaemon {
   // Context of the call in flight (join or task stream), for cancelling.
   grpc::ClientContext* active_call_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool reset_backoff_ ABSL_GUARDED_BY(mu_) = false;
+  // Stub of the joined session; null between sessions.
+  std::shared_ptr<v1::NodeService::Stub> session_stub_ ABSL_GUARDED_BY(mu_);
+  // Round tasks waiting for the worker, oldest first.
+  std::deque<v1::Task> queue_ ABSL_GUARDED_BY(mu_);
+  // Transfers of the task being worked on, for cancelling on Stop().
+  PayloadClient* active_transfers_ ABSL_GUARDED_BY(mu_) = nullptr;
+
+  // Null when round work is not configured. Used by the worker thread only.
+  std::unique_ptr<RoundWorker> round_worker_;
+  std::unique_ptr<SessionFetcher> fetcher_;
+  std::thread worker_thread_;
 };
 
 }  // namespace tverr::node
