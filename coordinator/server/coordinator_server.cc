@@ -3,6 +3,10 @@
 #include <glog/logging.h>
 #include <grpcpp/grpcpp.h>
 
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+
 #include "absl/strings/str_cat.h"
 #include "common/pki/key_request.h"
 #include "common/status/status_macros.h"
@@ -12,6 +16,7 @@
 #include "common/transfer/limits.h"
 #include "coordinator/registry/node_registry.h"
 #include "coordinator/server/crl_monitor.h"
+#include "coordinator/runs/run_spec.h"
 #include "coordinator/service/authorizer.h"
 #include "coordinator/service/node_service.h"
 #include "coordinator/service/operator_service.h"
@@ -43,8 +48,18 @@ class CoordinatorServerImpl final : public CoordinatorServer {
     node_options.max_transfer_bytes = config.max_transfer_bytes();
     node_options.keepalive_interval = absl::Seconds(config.heartbeat_interval_seconds());
     node_options.max_silence = 3 * absl::Seconds(config.heartbeat_interval_seconds());
-    node_service_ = std::make_unique<NodeServiceImpl>(
-        node_options, authorizer_.get(), registry_.get(), &sessions_, payloads_.get());
+    RoundManagerHooks hooks;
+    hooks.online_nodes = [this] { return sessions_.OnlineNodes(); };
+    hooks.send_task = [this](const std::string& node, v1::Task task) {
+      return sessions_.Enqueue(node, std::move(task));
+    };
+    hooks.publish = [this](v1::PayloadKind kind, absl::string_view data) {
+      return payloads_->Publish(kind, data);
+    };
+    rounds_ = std::make_unique<RoundManager>(std::move(hooks));
+    node_service_ = std::make_unique<NodeServiceImpl>(node_options, authorizer_.get(),
+                                                      registry_.get(), &sessions_,
+                                                      payloads_.get(), rounds_.get());
     operator_service_ =
         std::make_unique<OperatorServiceImpl>(authorizer_.get(), registry_.get(), &sessions_);
     researcher_service_ = std::make_unique<ResearcherServiceImpl>(authorizer_.get());
@@ -80,6 +95,13 @@ class CoordinatorServerImpl final : public CoordinatorServer {
           absl::StrCat("cannot listen on ", config.listen_address(),
                        " (address in use, or not a local address?)"));
     }
+    // Drives the rounds: deadlines, aggregation, next round. Nodes are
+    // pushed their tasks on their streams; nothing polls on their side.
+    round_driver_ = std::thread([this] {
+      while (!stop_rounds_.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
+        rounds_->Step(absl::Now());
+      }
+    });
     crl_monitor_ = std::make_unique<CrlMonitor>(config.tls().crl_dir(), config.tls().ca_file(),
                                                  absl::Hours(1), absl::Hours(24 * 7));
     if (!config.port_file().empty()) {
@@ -97,7 +119,24 @@ class CoordinatorServerImpl final : public CoordinatorServer {
     return payloads_->Publish(kind, data);
   }
 
+  absl::Status StartRun(const v1::RunSpec& spec, absl::string_view artifact,
+                        tensor::TensorList initial) override {
+    ASSIGN_OR_RETURN(std::string run_id, RunId(spec));
+    return rounds_->StartRun(run_id, spec, artifact, std::move(initial), absl::Now());
+  }
+
+  RunProgress Progress() const override { return rounds_->Progress(); }
+  tensor::TensorList GlobalModel() const override { return rounds_->Global(); }
+
+  ~CoordinatorServerImpl() override { StopRounds(); }
+
+  void StopRounds() {
+    if (!stop_rounds_.HasBeenNotified()) stop_rounds_.Notify();
+    if (round_driver_.joinable()) round_driver_.join();
+  }
+
   void Shutdown() override {
+    StopRounds();
     sessions_.Shutdown();
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   }
@@ -112,12 +151,16 @@ class CoordinatorServerImpl final : public CoordinatorServer {
   std::unique_ptr<PayloadStore> payloads_;
   std::unique_ptr<Authorizer> authorizer_;
   SessionTable sessions_;
+  // Before the services and the server, which use it: destroyed after them.
+  std::unique_ptr<RoundManager> rounds_;
   std::unique_ptr<NodeServiceImpl> node_service_;
   std::unique_ptr<OperatorServiceImpl> operator_service_;
   std::unique_ptr<ResearcherServiceImpl> researcher_service_;
   std::unique_ptr<AuditorServiceImpl> auditor_service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<CrlMonitor> crl_monitor_;
+  absl::Notification stop_rounds_;
+  std::thread round_driver_;
   int port_ = 0;
 };
 

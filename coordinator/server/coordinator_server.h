@@ -8,6 +8,9 @@
 
 #include "absl/status/statusor.h"
 #include "common/crypto/sha256.h"
+#include "common/tensor/named_tensors.h"
+#include "coordinator/round/round_manager.h"
+#include "tverr/v1/run.pb.h"
 #include "tverr/v1/config.pb.h"
 #include "tverr/v1/transfer.pb.h"
 
@@ -28,6 +31,13 @@ class CoordinatorServer {
   // Makes a payload (model artifact, global weights) downloadable by nodes.
   virtual absl::StatusOr<crypto::Sha256Digest> Publish(v1::PayloadKind kind,
                                                        absl::string_view data) = 0;
+  // Starts a training run (spec validated, with defaults) from `initial`
+  // weights; rounds then proceed with the online nodes.
+  virtual absl::Status StartRun(const v1::RunSpec& spec, absl::string_view artifact,
+                                tensor::TensorList initial) = 0;
+  virtual RunProgress Progress() const = 0;
+  virtual tensor::TensorList GlobalModel() const = 0;
+
   // Ends open streams and stops serving; returns when all handlers finished.
   virtual void Shutdown() = 0;
   // Blocks until Shutdown() has completed.

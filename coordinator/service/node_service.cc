@@ -131,6 +131,7 @@ grpc::Status NodeServiceImpl::OpenTaskStream(grpc::ServerContext* context,
     }
   }
   sessions_->DetachStream(identity, request->session_id());
+  if (rounds_ != nullptr && !sessions_->IsOnline(identity)) rounds_->NodeLost(identity, absl::Now());
   LOG(INFO) << "task stream closed: " << identity;
   return result;
 }
@@ -140,35 +141,64 @@ grpc::Status NodeServiceImpl::Upload(grpc::ServerContext* context,
                                      v1::UploadReceipt* response) {
   absl::StatusOr<tls::Peer> peer = authorizer_->Authorize(*context, "tverr.v1.NodeService/Upload");
   if (!peer.ok()) return ToGrpcStatus(peer.status());
-  absl::StatusOr<std::unique_ptr<store::BlobWriter>> blob = payloads_->uploads().NewWriter();
-  if (!blob.ok()) {
-    LOG(ERROR) << "cannot start upload: " << blob.status();
-    return ToGrpcStatus(absl::UnavailableError("coordinator cannot store uploads right now"));
-  }
-  store::BlobWriter* out = blob->get();
+  const std::string identity = peer->identity.Uri();
+  // Where the data goes is decided by the header: an update for a run's
+  // round is folded into that round as it arrives; anything else is stored.
+  std::unique_ptr<UpdateUpload> update;
+  std::unique_ptr<store::BlobWriter> blob;
   transfer::ChunkAssembler assembler(
       options_.max_transfer_bytes,
       [](v1::PayloadKind kind) { return kind == v1::PAYLOAD_KIND_WEIGHT_UPDATE; },
-      [out](absl::string_view data) { return out->Append(data); });
+      [&](absl::string_view data) {
+        return update != nullptr ? update->Add(data) : blob->Append(data);
+      });
   v1::Chunk chunk;
+  bool first = true;
   while (reader->Read(&chunk)) {
+    if (first) {
+      first = false;
+      if (chunk.has_header() && !chunk.header().run_id().empty() && rounds_ != nullptr) {
+        absl::StatusOr<std::unique_ptr<UpdateUpload>> opened =
+            rounds_->BeginUpdate(identity, chunk.header());
+        if (!opened.ok()) {
+          LOG(WARNING) << "update from " << identity << " refused: " << opened.status().message();
+          return ToGrpcStatus(opened.status());
+        }
+        update = std::move(*opened);
+      } else {
+        absl::StatusOr<std::unique_ptr<store::BlobWriter>> writer =
+            payloads_->uploads().NewWriter();
+        if (!writer.ok()) {
+          LOG(ERROR) << "cannot start upload: " << writer.status();
+          return ToGrpcStatus(absl::UnavailableError("coordinator cannot store uploads right now"));
+        }
+        blob = std::move(*writer);
+      }
+    }
     if (absl::Status s = assembler.Add(chunk); !s.ok()) {
-      LOG(WARNING) << "upload from " << peer->identity.Uri() << " refused: " << s.message();
+      LOG(WARNING) << "upload from " << identity << " refused: " << s.message();
       return ToGrpcStatus(s);
     }
   }
+  if (first) return ToGrpcStatus(absl::InvalidArgumentError("transfer ended before its header"));
   if (absl::Status s = assembler.Finish(); !s.ok()) {
-    LOG(WARNING) << "upload from " << peer->identity.Uri() << " refused: " << s.message();
+    LOG(WARNING) << "upload from " << identity << " refused: " << s.message();
     return ToGrpcStatus(s);
   }
-  if (absl::Status s = out->Commit(assembler.digest()); !s.ok()) {
+  if (update != nullptr) {
+    if (absl::Status s = update->Finish(); !s.ok()) {
+      LOG(WARNING) << "update from " << identity << " refused: " << s.message();
+      return ToGrpcStatus(s);
+    }
+  } else if (absl::Status s = blob->Commit(assembler.digest()); !s.ok()) {
     LOG(ERROR) << "cannot store upload: " << s;
     return ToGrpcStatus(absl::UnavailableError("coordinator cannot store the upload; retry"));
   }
   response->mutable_sha256()->set_digest(std::string(crypto::AsStringView(assembler.digest())));
   response->set_size(assembler.bytes_received());
-  LOG(INFO) << "upload from " << peer->identity.Uri() << ": " << assembler.bytes_received()
-            << " bytes, sha256 " << crypto::ToHex(assembler.digest());
+  LOG(INFO) << (update ? "update" : "upload") << " from " << identity << ": "
+            << assembler.bytes_received() << " bytes, sha256 "
+            << crypto::ToHex(assembler.digest()).substr(0, 16);
   return grpc::Status::OK;
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/time/time.h"
 #include "coordinator/registry/node_registry.h"
+#include "coordinator/round/round_manager.h"
 #include "coordinator/service/authorizer.h"
 #include "coordinator/service/session_table.h"
 #include "coordinator/storage/payload_store.h"
@@ -31,12 +32,14 @@ struct NodeServiceOptions {
 class NodeServiceImpl final : public v1::NodeService::Service {
  public:
   NodeServiceImpl(NodeServiceOptions options, const Authorizer* authorizer,
-                  NodeRegistry* registry, SessionTable* sessions, PayloadStore* payloads)
+                  NodeRegistry* registry, SessionTable* sessions, PayloadStore* payloads,
+                  RoundManager* rounds)
       : options_(options),
         authorizer_(authorizer),
         registry_(registry),
         sessions_(sessions),
-        payloads_(payloads) {}
+        payloads_(payloads),
+        rounds_(rounds) {}
 
   grpc::Status Join(grpc::ServerContext* context, const v1::JoinRequest* request,
                     v1::JoinResponse* response) override;
@@ -56,6 +59,7 @@ class NodeServiceImpl final : public v1::NodeService::Service {
   NodeRegistry* registry_;
   SessionTable* sessions_;
   PayloadStore* payloads_;
+  RoundManager* rounds_;
 };
 
 }  // namespace tverr::coordinator

@@ -72,6 +72,15 @@ bool SessionTable::IsOnline(const std::string& identity) const {
   return it != sessions_.end() && it->second.stream_attached;
 }
 
+std::vector<std::string> SessionTable::OnlineNodes() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (const auto& [identity, session] : sessions_) {
+    if (session.stream_attached) out.push_back(identity);
+  }
+  return out;
+}
+
 absl::Status SessionTable::Enqueue(const std::string& identity, v1::Task task) {
   absl::MutexLock lock(&mu_);
   auto it = sessions_.find(identity);

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -48,6 +49,8 @@ class SessionTable {
 
   // True while `identity` has a current session with an attached stream.
   bool IsOnline(const std::string& identity) const;
+  // Every node that is online now, sorted.
+  std::vector<std::string> OnlineNodes() const;
 
   // Queues a task for the node's current session. NOT_FOUND if none.
   absl::Status Enqueue(const std::string& identity, v1::Task task);

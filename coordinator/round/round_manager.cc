@@ -1,0 +1,263 @@
+#include "coordinator/round/round_manager.h"
+
+#include <glog/logging.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "common/tensor/tensor_codec.h"
+#include "coordinator/aggregation/aggregator_factory.h"
+#include "coordinator/aggregation/streaming_update.h"
+
+namespace tverr::coordinator {
+
+UpdateUpload::~UpdateUpload() {
+  if (!done_) manager_->AbortUpdate(node_, round_, "the upload broke off");
+}
+
+absl::Status UpdateUpload::Add(absl::string_view data) {
+  absl::Status s = manager_->AddPiece(node_, round_, data);
+  if (!s.ok()) {
+    done_ = true;
+    manager_->AbortUpdate(node_, round_, absl::StrCat("update rejected: ", s.message()));
+  }
+  return s;
+}
+
+absl::Status UpdateUpload::Finish() {
+  done_ = true;
+  return manager_->FinishUpdate(node_, round_, samples_, loss_);
+}
+
+absl::Status RoundManager::StartRun(const std::string& run_id, const v1::RunSpec& spec,
+                                    absl::string_view artifact, tensor::TensorList initial,
+                                    absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  if (state_ == "running") {
+    return absl::FailedPreconditionError(absl::StrCat("run ", run_id_, " is still running"));
+  }
+  RETURN_IF_ERROR(tensor::ValidateTensorList(initial));
+  ASSIGN_OR_RETURN(crypto::Sha256Digest artifact_digest,
+                   hooks_.publish(v1::PAYLOAD_KIND_MODEL_ARTIFACT, artifact));
+  if (crypto::ToHex(artifact_digest) != spec.artifact_sha256()) {
+    return absl::InvalidArgumentError("the artifact does not match the spec's artifact_sha256");
+  }
+  ASSIGN_OR_RETURN(global_digest_,
+                   hooks_.publish(v1::PAYLOAD_KIND_GLOBAL_WEIGHTS, tensor::Encode(initial)));
+  run_id_ = run_id;
+  spec_ = spec;
+  global_ = std::move(initial);
+  optimizer_state_ = ServerOptimizerState{};
+  committed_round_ = 0;
+  retries_ = 0;
+  history_.clear();
+  state_ = "running";
+  failure_.clear();
+  LOG(INFO) << "run " << run_id_.substr(0, 12) << " started: " << spec_.rounds().rounds()
+            << " rounds";
+  StartRound(now);
+  return absl::OkStatus();
+}
+
+void RoundManager::StartRound(absl::Time now) {
+  const uint64_t round = committed_round_ + 1;
+  absl::StatusOr<std::vector<std::string>> participants =
+      SelectParticipants(hooks_.online_nodes(), spec_.rounds().nodes_per_round(),
+                         spec_.rounds().min_nodes(), spec_.seed(), round);
+  if (!participants.ok()) {
+    VLOG(1) << "round " << round << " waits: " << participants.status().message();
+    return;  // Step() tries again
+  }
+  absl::StatusOr<std::unique_ptr<Aggregator>> aggregator =
+      MakeAggregator(spec_.aggregation(), &optimizer_state_);
+  if (!aggregator.ok() || !(*aggregator)->Begin(global_).ok()) {
+    state_ = "failed";
+    failure_ = absl::StrCat("cannot start aggregation: ", aggregator.status().message());
+    return;
+  }
+  aggregator_ = std::move(*aggregator);
+  RoundOptions options;
+  options.round = round;
+  options.min_nodes = spec_.rounds().min_nodes();
+  options.phase_deadline = absl::Seconds(spec_.rounds().phase_deadline_seconds());
+  round_ = std::make_unique<RoundState>(options, *participants, now);
+  streams_.clear();
+  contributions_.clear();
+  for (const std::string& node : *participants) {
+    v1::Task task;
+    task.set_task_id(absl::StrCat("train-", run_id_.substr(0, 12), "-", round, "-", node));
+    v1::TrainTask* train = task.mutable_train();
+    train->set_run_id(run_id_);
+    *train->mutable_spec() = spec_;
+    train->set_round(round);
+    train->mutable_global_weights()->set_digest(
+        std::string(crypto::AsStringView(global_digest_)));
+    train->set_round_seed(spec_.seed() * 1000003 + round);
+    train->set_deadline_unix_millis(absl::ToUnixMillis(round_->deadline()));
+    if (absl::Status s = hooks_.send_task(node, std::move(task)); !s.ok()) {
+      round_->Drop(node, absl::StrCat("could not send the task: ", s.message()), now);
+    }
+  }
+  LOG(INFO) << "round " << round << " started with " << participants->size() << " node(s)";
+}
+
+void RoundManager::Step(absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  if (state_ != "running") return;
+  if (round_ == nullptr) {
+    StartRound(now);
+    return;
+  }
+  round_->Tick(now);
+  if (round_->phase() == RoundPhase::kAggregating) FinishRound(now);
+  if (round_ != nullptr && round_->phase() == RoundPhase::kFailed) EndRound(false, now);
+}
+
+void RoundManager::FinishRound(absl::Time now) {
+  // Updates still open belong to nodes the round no longer waits for.
+  streams_.clear();
+  absl::StatusOr<tensor::TensorList> next = aggregator_->Finish();
+  if (!next.ok()) {
+    // A partly folded update that broke off needs a rebuild from the
+    // committed uploads, which this version does not keep: retry the round.
+    round_->Fail(absl::StrCat("aggregation failed: ", next.status().message()));
+    return;
+  }
+  absl::StatusOr<crypto::Sha256Digest> digest =
+      hooks_.publish(v1::PAYLOAD_KIND_GLOBAL_WEIGHTS, tensor::Encode(*next));
+  if (!digest.ok()) {
+    round_->Fail(absl::StrCat("cannot store the new model: ", digest.status().message()));
+    return;
+  }
+  (void)round_->Aggregated(now);
+  // Federated evaluation comes with its RPC; straight to commit.
+  global_ = std::move(*next);
+  global_digest_ = *digest;
+  (void)round_->Committed();
+  EndRound(true, now);
+}
+
+void RoundManager::EndRound(bool committed, absl::Time now) {
+  (void)now;
+  RoundRecord record;
+  record.round = round_->round();
+  record.contributors = round_->contributors();
+  record.dropped = round_->dropped();
+  double loss = 0;
+  for (const auto& [node, c] : contributions_) {
+    record.samples += static_cast<uint64_t>(c.first);
+    loss += c.first * c.second;
+  }
+  if (record.samples > 0) record.mean_train_loss = loss / static_cast<double>(record.samples);
+  if (committed) {
+    record.global_sha256 = crypto::ToHex(global_digest_);
+    committed_round_ = record.round;
+    retries_ = 0;
+    history_.push_back(record);
+    LOG(INFO) << "round " << record.round << " committed: " << record.contributors.size()
+              << " update(s), " << record.samples << " samples, " << record.dropped.size()
+              << " dropped";
+    if (committed_round_ >= spec_.rounds().rounds()) state_ = "completed";
+  } else {
+    LOG(WARNING) << "round " << record.round << " failed: " << round_->failure();
+    if (++retries_ > spec_.rounds().max_retries()) {
+      state_ = "failed";
+      failure_ = absl::StrCat("round ", record.round, " failed: ", round_->failure());
+    }
+  }
+  round_.reset();
+  aggregator_.reset();
+  streams_.clear();
+  contributions_.clear();
+}
+
+absl::StatusOr<std::unique_ptr<UpdateUpload>> RoundManager::BeginUpdate(
+    const std::string& node, const v1::TransferHeader& header) {
+  absl::MutexLock lock(&mu_);
+  if (state_ != "running" || header.run_id() != run_id_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("run ", header.run_id(), " is not running at this coordinator"));
+  }
+  if (round_ == nullptr || header.round() != round_->round()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("round ", header.round(), " is not open (current round: ",
+                     round_ ? round_->round() : committed_round_ + 1, ")"));
+  }
+  if (!round_->ExpectsUpdate(node)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("round ", header.round(), " expects no update from ", node));
+  }
+  const uint64_t samples = header.update().samples();
+  if (samples == 0 || samples > 1000000000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("update.samples ", samples, " is not plausible (1 .. 10^9)"));
+  }
+  if (streams_.count(node)) {
+    return absl::FailedPreconditionError(absl::StrCat(node, " is already uploading"));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<StreamingUpdate> stream,
+                   StreamingUpdate::Start(*aggregator_, node, static_cast<double>(samples)));
+  streams_[node] = std::move(stream);
+  return std::unique_ptr<UpdateUpload>(new UpdateUpload(
+      this, node, header.round(), static_cast<double>(samples), header.update().train_loss()));
+}
+
+absl::Status RoundManager::AddPiece(const std::string& node, uint64_t round,
+                                    absl::string_view data) {
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(node);
+  if (round_ == nullptr || round_->round() != round || it == streams_.end()) {
+    return absl::FailedPreconditionError("the round closed during the upload");
+  }
+  return it->second->Add(data);
+}
+
+absl::Status RoundManager::FinishUpdate(const std::string& node, uint64_t round, double samples,
+                                        double loss) {
+  absl::MutexLock lock(&mu_);
+  auto it = streams_.find(node);
+  if (round_ == nullptr || round_->round() != round || it == streams_.end()) {
+    return absl::FailedPreconditionError("the round closed during the upload");
+  }
+  absl::Status s = it->second->Commit();
+  streams_.erase(it);
+  const absl::Time now = absl::Now();
+  if (!s.ok()) {
+    round_->Drop(node, absl::StrCat("update rejected: ", s.message()), now);
+    return s;
+  }
+  contributions_[node] = {samples, loss};
+  return round_->UpdateCommitted(node, now);
+}
+
+void RoundManager::AbortUpdate(const std::string& node, uint64_t round, const std::string& reason) {
+  absl::MutexLock lock(&mu_);
+  if (round_ == nullptr || round_->round() != round) return;
+  streams_.erase(node);  // withdraws the update
+  round_->Drop(node, reason, absl::Now());
+}
+
+void RoundManager::NodeLost(const std::string& node, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  if (round_ == nullptr) return;
+  streams_.erase(node);
+  round_->Drop(node, "disconnected", now);
+}
+
+RunProgress RoundManager::Progress() const {
+  absl::MutexLock lock(&mu_);
+  RunProgress p;
+  p.run_id = run_id_;
+  p.state = state_;
+  p.failure = failure_;
+  p.committed_round = committed_round_;
+  if (round_) p.phase = round_->phase();
+  p.history = history_;
+  return p;
+}
+
+tensor::TensorList RoundManager::Global() const {
+  absl::MutexLock lock(&mu_);
+  return global_;
+}
+
+}  // namespace tverr::coordinator

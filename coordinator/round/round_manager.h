@@ -1,0 +1,146 @@
+// Runs the rounds of one training run at the coordinator: selects online
+// nodes, publishes the global weights, pushes TrainTasks on the nodes' task
+// streams, folds their updates into the round's aggregator as the bytes
+// arrive (via BeginUpdate from the upload handler), handles deadlines and
+// dropouts through RoundState, and commits the new global model.
+//
+// This version keeps its state in memory (persistence, resume and
+// federated evaluation come next; see docs/rounds.md). One run at a time.
+// Thread-safe: one mutex; Step() is called periodically by a driver
+// thread, BeginUpdate/Add/Finish from gRPC handler threads.
+#ifndef TVERR_COORDINATOR_ROUND_ROUND_MANAGER_H_
+#define TVERR_COORDINATOR_ROUND_ROUND_MANAGER_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/crypto/sha256.h"
+#include "common/tensor/named_tensors.h"
+#include "coordinator/aggregation/aggregator.h"
+#include "coordinator/aggregation/server_optimizer.h"
+#include "coordinator/aggregation/streaming_update.h"
+#include "coordinator/round/round_state.h"
+#include "tverr/v1/node.pb.h"
+#include "tverr/v1/run.pb.h"
+
+namespace tverr::coordinator {
+
+// What the manager needs from the rest of the coordinator.
+struct RoundManagerHooks {
+  // Nodes with an open task stream now (identities).
+  std::function<std::vector<std::string>()> online_nodes;
+  // Pushes a task on a node's stream.
+  std::function<absl::Status(const std::string& node, v1::Task task)> send_task;
+  // Makes a payload downloadable by nodes; returns its digest.
+  std::function<absl::StatusOr<crypto::Sha256Digest>(v1::PayloadKind, absl::string_view)> publish;
+};
+
+struct RoundRecord {
+  uint64_t round = 0;
+  std::vector<std::string> contributors;
+  std::map<std::string, std::string> dropped;  // node -> reason
+  uint64_t samples = 0;
+  double mean_train_loss = 0;  // sample-weighted
+  std::string global_sha256;   // hex, of the committed TVTS
+};
+
+struct RunProgress {
+  std::string run_id;
+  std::string state;  // "idle", "running", "completed", "failed"
+  std::string failure;
+  uint64_t committed_round = 0;
+  std::optional<RoundPhase> phase;  // of the round in progress
+  std::vector<RoundRecord> history;
+};
+
+class RoundManager;
+
+// One node's update streaming into the current round. Add/Finish may be
+// called from the upload handler's thread; destruction without Finish
+// withdraws the update and drops the node from the round.
+class UpdateUpload {
+ public:
+  ~UpdateUpload();
+  absl::Status Add(absl::string_view data);
+  absl::Status Finish();
+
+ private:
+  friend class RoundManager;
+  UpdateUpload(RoundManager* manager, std::string node, uint64_t round, double samples,
+               double loss)
+      : manager_(manager), node_(std::move(node)), round_(round), samples_(samples), loss_(loss) {}
+  RoundManager* manager_;
+  std::string node_;
+  uint64_t round_;
+  double samples_;
+  double loss_;
+  bool done_ = false;
+};
+
+class RoundManager {
+ public:
+  explicit RoundManager(RoundManagerHooks hooks) : hooks_(std::move(hooks)) {}
+
+  // Starts `spec` (validated, with defaults; `run_id` its id) from
+  // `initial` weights; publishes the artifact. FAILED_PRECONDITION while
+  // another run is running.
+  absl::Status StartRun(const std::string& run_id, const v1::RunSpec& spec,
+                        absl::string_view artifact, tensor::TensorList initial, absl::Time now);
+
+  // Advances the run: starts the next round when none is open, applies
+  // deadlines, aggregates and commits.
+  void Step(absl::Time now);
+
+  // For an upload whose header names a run and round: checks that the node
+  // is expected in that round and opens its update. FAILED_PRECONDITION
+  // with the reason otherwise (unknown run, closed round, not a
+  // participant, duplicate); INVALID_ARGUMENT for a missing sample count.
+  absl::StatusOr<std::unique_ptr<UpdateUpload>> BeginUpdate(const std::string& node,
+                                                            const v1::TransferHeader& header);
+
+  // A node's stream closed: it is dropped from the open round.
+  void NodeLost(const std::string& node, absl::Time now);
+
+  RunProgress Progress() const;
+  // The current global model (copy).
+  tensor::TensorList Global() const;
+
+ private:
+  friend class UpdateUpload;
+  void StartRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EndRound(bool committed, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AddPiece(const std::string& node, uint64_t round, absl::string_view data);
+  absl::Status FinishUpdate(const std::string& node, uint64_t round, double samples, double loss);
+  void AbortUpdate(const std::string& node, uint64_t round, const std::string& reason);
+
+  const RoundManagerHooks hooks_;
+  mutable absl::Mutex mu_;
+  std::string run_id_ ABSL_GUARDED_BY(mu_);
+  v1::RunSpec spec_ ABSL_GUARDED_BY(mu_);
+  std::string state_ ABSL_GUARDED_BY(mu_) = "idle";
+  std::string failure_ ABSL_GUARDED_BY(mu_);
+  tensor::TensorList global_ ABSL_GUARDED_BY(mu_);
+  crypto::Sha256Digest global_digest_ ABSL_GUARDED_BY(mu_){};
+  ServerOptimizerState optimizer_state_ ABSL_GUARDED_BY(mu_);
+  uint64_t committed_round_ ABSL_GUARDED_BY(mu_) = 0;
+  uint32_t retries_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<RoundRecord> history_ ABSL_GUARDED_BY(mu_);
+  // The open round.
+  std::unique_ptr<RoundState> round_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<Aggregator> aggregator_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::unique_ptr<StreamingUpdate>> streams_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::pair<double, double>> contributions_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace tverr::coordinator
+
+#endif  // TVERR_COORDINATOR_ROUND_ROUND_MANAGER_H_

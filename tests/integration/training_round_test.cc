@@ -1,0 +1,129 @@
+// The federation trains over the network: an in-process coordinator with
+// real mutual TLS pushes TrainTasks to three in-process node daemons, each
+// training the demo CNN with LibTorch on its own non-IID demo DICOM data
+// and streaming its update back, which the coordinator folds into the
+// round as it arrives and commits.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/crypto/sha256.h"
+#include "coordinator/runs/run_spec.h"
+#include "node/daemon/node_config.h"
+#include "node/daemon/node_daemon.h"
+#include "node/data/demo/demo_dataset.h"
+#include "node/trainer/demo_models.h"
+#include "node/trainer/trainer.h"
+#include "tests/integration/coordinator_fixture.h"
+#include "tests/support/subprocess.h"
+
+namespace tverr::testing {
+namespace {
+
+class TrainingRoundTest : public CoordinatorFixture {};
+
+TEST_F(TrainingRoundTest, ThreeHospitalsTrainTwoRoundsOverMutualTls) {
+  node::demo::DemoOptions demo;
+  demo.out_dir = tmp_.Sub("demo");
+  demo.sites = {"oslo-uh", "bergen-hus", "tromso-unn"};
+  demo.images_per_site = 300;
+  demo.non_iid = true;
+  demo.dirichlet_alpha = 1.0;
+  ASSERT_TRUE(node::demo::WriteDemoSites(demo).ok());
+  const std::string artifact_path = tmp_.Sub("cnn.pt");
+  ASSERT_TRUE(node::WriteSmallCnn(artifact_path, 1, 28, 28, 10, 5).ok());
+  std::ifstream in(artifact_path, std::ios::binary);
+  std::stringstream artifact;
+  artifact << in.rdbuf();
+
+  v1::RunSpec spec;
+  spec.set_name("demo-cnn");
+  spec.set_artifact_sha256(crypto::ToHex(crypto::Sha256(artifact.str())));
+  spec.mutable_input()->set_width(28);
+  spec.mutable_input()->set_height(28);
+  spec.mutable_input()->set_channels(1);
+  for (const std::string& l : node::demo::FashionMnistLabels()) spec.add_labels(l);
+  spec.mutable_optimizer()->set_kind(v1::OptimizerSpec::SGD);
+  spec.mutable_optimizer()->set_learning_rate(0.05);
+  spec.mutable_optimizer()->set_momentum(0.9);
+  spec.mutable_local()->set_batch_size(32);
+  spec.mutable_local()->set_local_epochs(1);
+  spec.mutable_local()->set_threads(1);
+  spec.mutable_rounds()->set_rounds(2);
+  spec.mutable_rounds()->set_min_nodes(3);
+  spec.mutable_rounds()->set_phase_deadline_seconds(120);
+  spec.mutable_splits()->set_train(0.8);
+  spec.mutable_splits()->set_validation(0.2);
+  spec.set_seed(3);
+  spec = coordinator::WithDefaults(spec);
+  ASSERT_TRUE(coordinator::ValidateRunSpec(spec).ok()) << coordinator::ValidateRunSpec(spec);
+  auto run_id = coordinator::RunId(spec);
+  ASSERT_TRUE(run_id.ok());
+
+  auto reference = node::LoadTorchScriptTrainer(artifact_path, spec);
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  const tensor::TensorList initial = *(*reference)->Weights();
+
+  std::vector<std::unique_ptr<node::NodeDaemon>> daemons;
+  std::vector<std::thread> threads;
+  for (const std::string& site : demo.sites) {
+    TlsDir tls = pki_->Issue(v1::ROLE_NODE, site);
+    v1::NodeConfig config;
+    config.set_coordinator_address(target());
+    config.set_consortium("nordic");
+    config.set_state_dir(tmp_.Sub(site + "-state"));
+    config.mutable_tls()->set_cert_file(tls.cert());
+    config.mutable_tls()->set_key_file(tls.key());
+    config.mutable_tls()->set_ca_file(tls.ca());
+    config.mutable_data()->mutable_directory()->set_directory(demo.out_dir + "/" + site + "/dicom");
+    config.mutable_data()->mutable_directory()->set_manifest(demo.out_dir + "/" + site +
+                                                             "/labels.csv");
+    config.add_approved_runs(*run_id);
+    auto finished = node::FinishNodeConfig(config, "test", tmp_.path());
+    ASSERT_TRUE(finished.ok()) << finished.status();
+    node::NodeDaemonOptions options;
+    options.config = *finished;
+    options.software_version = "test";
+    options.worker.data = finished->data();
+    options.worker.approved_runs = {*run_id};
+    options.worker.work_dir = finished->state_dir() + "/work";
+    options.worker.cpu_cores = 1;
+    daemons.push_back(std::make_unique<node::NodeDaemon>(options));
+  }
+  for (auto& d : daemons) threads.emplace_back([&d] { d->Run(); });
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (auto& d : daemons) {
+          if (!d->connected()) return false;
+        }
+        return true;
+      },
+      absl::Seconds(30)));
+
+  ASSERT_TRUE(server_->StartRun(spec, artifact.str(), initial).ok());
+  const bool done = WaitFor([&] { return server_->Progress().state != "running"; },
+                            absl::Seconds(240));
+  coordinator::RunProgress progress = server_->Progress();
+  for (auto& d : daemons) d->Stop();
+  for (auto& t : threads) t.join();
+  ASSERT_TRUE(done) << "run still " << progress.state << " at round " << progress.committed_round;
+  ASSERT_EQ(progress.state, "completed") << progress.failure;
+  ASSERT_EQ(progress.history.size(), 2u);
+  for (const coordinator::RoundRecord& r : progress.history) {
+    EXPECT_EQ(r.contributors.size(), 3u) << "round " << r.round;
+    EXPECT_TRUE(r.dropped.empty());
+    EXPECT_GT(r.samples, 500u);
+    EXPECT_EQ(r.global_sha256.size(), 64u);
+  }
+  EXPECT_EQ(progress.history[0].round, 1u);
+  EXPECT_EQ(progress.history[1].round, 2u);
+  EXPECT_NE(progress.history[0].global_sha256, progress.history[1].global_sha256);
+  const tensor::TensorList global = server_->GlobalModel();
+  ASSERT_EQ(global.size(), initial.size());
+  EXPECT_NE(global[0].values, initial[0].values) << "the model was updated";
+}
+
+}  // namespace
+}  // namespace tverr::testing
