@@ -7,6 +7,7 @@
 #include "common/log/log.h"
 #include "coordinator/flctl/nodes_command.h"
 #include "coordinator/flctl/pki_command.h"
+#include "coordinator/flctl/run_command.h"
 
 namespace {
 
@@ -16,6 +17,7 @@ constexpr char kUsage[] =
     "commands:\n"
     "  pki     consortium CA, certificates, signing requests, revocation\n"
     "  nodes   list the nodes enrolled at the coordinator\n"
+    "  run     create, start, follow training runs\n"
     "  version print the version\n"
     "\n"
     "Run 'flctl <command> help' for a command's options.\n";
@@ -34,6 +36,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (command == "pki") return tverr::flctl::RunPkiCommand(rest, std::cout, std::cerr);
   if (command == "nodes") return tverr::flctl::RunNodesCommand(rest, std::cout, std::cerr);
+  if (command == "run") return tverr::flctl::RunRunCommand(rest, std::cout, std::cerr);
   if (command == "version") {
     std::cout << "flctl " << TVERR_VERSION_STRING << "\n";
     return 0;

@@ -20,6 +20,7 @@
 #include "coordinator/service/authorizer.h"
 #include "coordinator/service/node_service.h"
 #include "coordinator/service/operator_service.h"
+#include "coordinator/service/researcher_service.h"
 #include "coordinator/service/session_table.h"
 #include "coordinator/service/stub_services.h"
 #include "coordinator/storage/payload_store.h"
@@ -62,7 +63,8 @@ class CoordinatorServerImpl final : public CoordinatorServer {
                                                       payloads_.get(), rounds_.get());
     operator_service_ =
         std::make_unique<OperatorServiceImpl>(authorizer_.get(), registry_.get(), &sessions_);
-    researcher_service_ = std::make_unique<ResearcherServiceImpl>(authorizer_.get());
+    researcher_service_ =
+        std::make_unique<ResearcherServiceImpl>(authorizer_.get(), rounds_.get());
     auditor_service_ = std::make_unique<AuditorServiceImpl>(authorizer_.get());
 
     tls::TlsFiles files{config.tls().cert_file(), config.tls().key_file(),

@@ -16,35 +16,6 @@ grpc::Status AuthorizeThenUnimplemented(const Authorizer* authorizer,
 
 }  // namespace
 
-grpc::Status ResearcherServiceImpl::NotYet(grpc::ServerContext* context, const char* method) {
-  return AuthorizeThenUnimplemented(authorizer_, context, method);
-}
-
-grpc::Status ResearcherServiceImpl::CreateRun(grpc::ServerContext* c, const v1::CreateRunRequest*,
-                                              v1::CreateRunResponse*) {
-  return NotYet(c, "tverr.v1.ResearcherService/CreateRun");
-}
-grpc::Status ResearcherServiceImpl::StartRun(grpc::ServerContext* c, const v1::RunRef*,
-                                             v1::RunStatus*) {
-  return NotYet(c, "tverr.v1.ResearcherService/StartRun");
-}
-grpc::Status ResearcherServiceImpl::PauseRun(grpc::ServerContext* c, const v1::RunRef*,
-                                             v1::RunStatus*) {
-  return NotYet(c, "tverr.v1.ResearcherService/PauseRun");
-}
-grpc::Status ResearcherServiceImpl::AbortRun(grpc::ServerContext* c, const v1::RunRef*,
-                                             v1::RunStatus*) {
-  return NotYet(c, "tverr.v1.ResearcherService/AbortRun");
-}
-grpc::Status ResearcherServiceImpl::GetRunStatus(grpc::ServerContext* c, const v1::RunRef*,
-                                                 v1::RunStatus*) {
-  return NotYet(c, "tverr.v1.ResearcherService/GetRunStatus");
-}
-grpc::Status ResearcherServiceImpl::WatchRun(grpc::ServerContext* c, const v1::RunRef*,
-                                             grpc::ServerWriter<v1::RunEvent>*) {
-  return NotYet(c, "tverr.v1.ResearcherService/WatchRun");
-}
-
 grpc::Status AuditorServiceImpl::NotYet(grpc::ServerContext* context, const char* method) {
   return AuthorizeThenUnimplemented(authorizer_, context, method);
 }

@@ -1,5 +1,4 @@
-// Researcher and auditor services whose work arrives with later issues
-// (training runs, audit log). They already enforce the access policy, so a
+// The auditor service, whose work arrives with the audit issue. They already enforce the access policy, so a
 // caller with the wrong role gets PERMISSION_DENIED; an allowed caller gets
 // UNIMPLEMENTED. Thread-safe.
 #ifndef TVERR_COORDINATOR_SERVICE_STUB_SERVICES_H_
@@ -7,31 +6,8 @@
 
 #include "coordinator/service/authorizer.h"
 #include "tverr/v1/auditor.grpc.pb.h"
-#include "tverr/v1/researcher.grpc.pb.h"
 
 namespace tverr::coordinator {
-
-class ResearcherServiceImpl final : public v1::ResearcherService::Service {
- public:
-  explicit ResearcherServiceImpl(const Authorizer* authorizer) : authorizer_(authorizer) {}
-
-  grpc::Status CreateRun(grpc::ServerContext* context, const v1::CreateRunRequest*,
-                         v1::CreateRunResponse*) override;
-  grpc::Status StartRun(grpc::ServerContext* context, const v1::RunRef*,
-                        v1::RunStatus*) override;
-  grpc::Status PauseRun(grpc::ServerContext* context, const v1::RunRef*,
-                        v1::RunStatus*) override;
-  grpc::Status AbortRun(grpc::ServerContext* context, const v1::RunRef*,
-                        v1::RunStatus*) override;
-  grpc::Status GetRunStatus(grpc::ServerContext* context, const v1::RunRef*,
-                            v1::RunStatus*) override;
-  grpc::Status WatchRun(grpc::ServerContext* context, const v1::RunRef*,
-                        grpc::ServerWriter<v1::RunEvent>*) override;
-
- private:
-  grpc::Status NotYet(grpc::ServerContext* context, const char* method);
-  const Authorizer* authorizer_;
-};
 
 class AuditorServiceImpl final : public v1::AuditorService::Service {
  public:

@@ -1,0 +1,142 @@
+#include "coordinator/flctl/run_command.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/client_context.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status/grpc_status.h"
+#include "coordinator/flctl/connection.h"
+#include "tverr/v1/researcher.grpc.pb.h"
+
+namespace tverr::flctl {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: flctl run create --spec spec.textproto --artifact model.pt --initial_weights w.tvts\n"
+    "       flctl run start RUN_ID\n"
+    "       flctl run status RUN_ID [--format table|json]\n"
+    "       flctl run watch RUN_ID\n"
+    "connection: --coordinator host:port --tls_dir DIR (or TVERR_COORDINATOR, TVERR_TLS_DIR)\n";
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+std::unique_ptr<grpc::ClientContext> Context(int seconds) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  return ctx;
+}
+
+void PrintStatus(const v1::RunStatus& s, std::ostream& out) {
+  out << "run " << s.run().run_id() << "\n  state: " << s.state();
+  if (!s.phase().empty()) out << " (round " << s.committed_round() + 1 << ": " << s.phase() << ")";
+  out << "\n  rounds: " << s.committed_round() << "/" << s.total_rounds() << " committed\n";
+  if (!s.failure().empty()) out << "  failure: " << s.failure() << "\n";
+  if (s.rounds_size() > 0) {
+    out << absl::StrFormat("  %-6s %-6s %-8s %-12s %s\n", "ROUND", "NODES", "SAMPLES",
+                           "TRAIN LOSS", "DROPPED");
+  }
+  for (const v1::RoundSummary& r : s.rounds()) {
+    out << absl::StrFormat("  %-6d %-6d %-8d %-12.4f %d\n", r.round(), r.contributors_size(),
+                           r.samples(), r.mean_train_loss(), r.dropped_size());
+  }
+}
+
+}  // namespace
+
+int RunRunCommand(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+  if (argv.empty() || argv[0] == "help") {
+    (argv.empty() ? err : out) << kUsage;
+    return argv.empty() ? 2 : 0;
+  }
+  const std::string sub = argv[0];
+  std::set<std::string> options = ConnectionOptions();
+  options.insert({"spec", "artifact", "initial_weights", "format"});
+  absl::StatusOr<Args> args =
+      ParseArgs(std::vector<std::string>(argv.begin() + 1, argv.end()), options);
+  if (!args.ok()) {
+    err << "flctl run " << sub << ": " << args.status().message() << "\n" << kUsage;
+    return 2;
+  }
+  auto fail = [&](const absl::Status& s) {
+    err << "flctl run " << sub << ": " << s.message() << "\n";
+    return 1;
+  };
+  const bool needs_id = sub == "start" || sub == "status" || sub == "watch";
+  if (needs_id && args->positional.size() != 1) {
+    err << "flctl run " << sub << ": give exactly one RUN_ID\n" << kUsage;
+    return 2;
+  }
+  if (!needs_id && sub != "create") {
+    err << "flctl run: unknown subcommand '" << sub << "'\n" << kUsage;
+    return 2;
+  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Connect(*args);
+  if (!channel.ok()) return fail(channel.status());
+  auto stub = v1::ResearcherService::NewStub(*channel);
+
+  if (sub == "create") {
+    v1::CreateRunRequest request;
+    for (const auto& [option, field] :
+         std::vector<std::pair<std::string, std::string*>>{
+             {"spec", request.mutable_spec_textproto()},
+             {"artifact", request.mutable_artifact()},
+             {"initial_weights", request.mutable_initial_weights()}}) {
+      absl::StatusOr<std::string> path = args->Require(option);
+      if (!path.ok()) {
+        err << "flctl run create: " << path.status().message() << "\n" << kUsage;
+        return 2;
+      }
+      if (!ReadFile(*path, field)) return fail(absl::NotFoundError(absl::StrCat("cannot read ", *path)));
+    }
+    v1::CreateRunResponse response;
+    grpc::Status s = stub->CreateRun(Context(60).get(), request, &response);
+    if (!s.ok()) return fail(FromGrpcStatus(s));
+    out << response.run().run_id() << "\n";
+    return 0;
+  }
+  v1::RunRef ref;
+  ref.set_run_id(args->positional[0]);
+  if (sub == "start" || sub == "status") {
+    v1::RunStatus status;
+    grpc::Status s = sub == "start" ? stub->StartRun(Context(60).get(), ref, &status)
+                                    : stub->GetRunStatus(Context(30).get(), ref, &status);
+    if (!s.ok()) return fail(FromGrpcStatus(s));
+    if (args->Get("format", "table") == "json") {
+      std::string json;
+      google::protobuf::util::JsonPrintOptions print;
+      print.add_whitespace = true;
+      print.preserve_proto_field_names = true;
+      (void)google::protobuf::util::MessageToJsonString(status, &json, print);
+      out << json;
+    } else {
+      PrintStatus(status, out);
+    }
+    return 0;
+  }
+  // watch: events until the run ends.
+  grpc::ClientContext ctx;
+  auto reader = stub->WatchRun(&ctx, ref);
+  v1::RunEvent event;
+  std::string last;
+  while (reader->Read(&event)) {
+    out << event.message() << std::endl;
+    last = event.message();
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return fail(FromGrpcStatus(s));
+  return last.rfind("run failed", 0) == 0 ? 1 : 0;
+}
+
+}  // namespace tverr::flctl
