@@ -85,7 +85,7 @@ loss: LOSS_KIND_CROSS_ENTROPY
 optimizer { kind: SGD learning_rate: 0.05 momentum: 0.9 }
 local { batch_size: 32 local_epochs: 1 threads: 1 }
 aggregation { strategy: FEDAVG }
-rounds { rounds: $ROUNDS min_nodes: 3 phase_deadline_seconds: 120 }
+rounds { rounds: $ROUNDS min_nodes: 3 phase_deadline_seconds: 120 evaluate_every: 1 }
 splits { train: 0.8 validation: 0.2 }
 seed: 1
 SPEC

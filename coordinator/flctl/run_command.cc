@@ -44,12 +44,14 @@ void PrintStatus(const v1::RunStatus& s, std::ostream& out) {
   out << "\n  rounds: " << s.committed_round() << "/" << s.total_rounds() << " committed\n";
   if (!s.failure().empty()) out << "  failure: " << s.failure() << "\n";
   if (s.rounds_size() > 0) {
-    out << absl::StrFormat("  %-6s %-6s %-8s %-12s %s\n", "ROUND", "NODES", "SAMPLES",
-                           "TRAIN LOSS", "DROPPED");
+    out << absl::StrFormat("  %-6s %-6s %-8s %-12s %-14s %s\n", "ROUND", "NODES", "SAMPLES",
+                           "TRAIN LOSS", "VAL ACCURACY", "DROPPED");
   }
   for (const v1::RoundSummary& r : s.rounds()) {
-    out << absl::StrFormat("  %-6d %-6d %-8d %-12.4f %d\n", r.round(), r.contributors_size(),
-                           r.samples(), r.mean_train_loss(), r.dropped_size());
+    out << absl::StrFormat("  %-6d %-6d %-8d %-12.4f %-14s %d\n", r.round(),
+                           r.contributors_size(), r.samples(), r.mean_train_loss(),
+                           r.evaluated() ? absl::StrFormat("%.4f", r.pooled_accuracy()) : "-",
+                           r.dropped_size());
   }
 }
 

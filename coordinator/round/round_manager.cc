@@ -79,9 +79,12 @@ void RoundManager::StartRound(absl::Time now) {
   options.round = round;
   options.min_nodes = spec_.rounds().min_nodes();
   options.phase_deadline = absl::Seconds(spec_.rounds().phase_deadline_seconds());
+  const uint32_t every = spec_.rounds().evaluate_every();
+  options.evaluate = round == spec_.rounds().rounds() || (every > 0 && round % every == 0);
   round_ = std::make_unique<RoundState>(options, *participants, now);
   streams_.clear();
   contributions_.clear();
+  evaluations_.clear();
   for (const std::string& node : *participants) {
     v1::Task task;
     task.set_task_id(absl::StrCat("train-", run_id_.substr(0, 12), "-", round, "-", node));
@@ -109,6 +112,7 @@ void RoundManager::Step(absl::Time now) {
   }
   round_->Tick(now);
   if (round_->phase() == RoundPhase::kAggregating) FinishRound(now);
+  if (round_->phase() == RoundPhase::kCommitting) CommitRound(now);
   if (round_ != nullptr && round_->phase() == RoundPhase::kFailed) EndRound(false, now);
 }
 
@@ -128,12 +132,48 @@ void RoundManager::FinishRound(absl::Time now) {
     round_->Fail(absl::StrCat("cannot store the new model: ", digest.status().message()));
     return;
   }
+  next_global_ = std::move(*next);
+  next_digest_ = *digest;
   (void)round_->Aggregated(now);
-  // Federated evaluation comes with its RPC; straight to commit.
-  global_ = std::move(*next);
-  global_digest_ = *digest;
+  if (round_->phase() != RoundPhase::kEvaluating) return;
+  // Every contributor evaluates the new model on its validation split.
+  for (const std::string& node : round_->contributors()) {
+    v1::Task task;
+    task.set_task_id(absl::StrCat("evaluate-", run_id_.substr(0, 12), "-", round_->round(), "-",
+                                  node));
+    v1::EvaluateTask* eval = task.mutable_evaluate();
+    eval->set_run_id(run_id_);
+    *eval->mutable_spec() = spec_;
+    eval->set_round(round_->round());
+    eval->mutable_global_weights()->set_digest(std::string(crypto::AsStringView(next_digest_)));
+    eval->set_deadline_unix_millis(absl::ToUnixMillis(round_->deadline()));
+    if (absl::Status s = hooks_.send_task(node, std::move(task)); !s.ok()) {
+      round_->Drop(node, absl::StrCat("could not send the evaluation: ", s.message()), now);
+    }
+  }
+}
+
+void RoundManager::CommitRound(absl::Time now) {
+  global_ = std::move(next_global_);
+  global_digest_ = next_digest_;
   (void)round_->Committed();
   EndRound(true, now);
+}
+
+absl::Status RoundManager::EvaluationReceived(const std::string& node,
+                                              const v1::EvaluationReport& report) {
+  absl::MutexLock lock(&mu_);
+  if (state_ != "running" || report.run_id() != run_id_ || round_ == nullptr ||
+      report.round() != round_->round()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no evaluation of run ", report.run_id(), " round ", report.round(), " is open"));
+  }
+  if (report.samples() > 1000000000 || !(report.accuracy() >= 0 && report.accuracy() <= 1)) {
+    return absl::InvalidArgumentError("evaluation report with implausible numbers");
+  }
+  RETURN_IF_ERROR(round_->EvaluationReceived(node, absl::Now()));
+  evaluations_[node] = report;
+  return absl::OkStatus();
 }
 
 void RoundManager::EndRound(bool committed, absl::Time now) {
@@ -148,6 +188,16 @@ void RoundManager::EndRound(bool committed, absl::Time now) {
     loss += c.first * c.second;
   }
   if (record.samples > 0) record.mean_train_loss = loss / static_cast<double>(record.samples);
+  record.evaluations = evaluations_;
+  double correct = 0;
+  for (const auto& [node, e] : evaluations_) {
+    record.evaluation_samples += e.samples();
+    correct += e.accuracy() * static_cast<double>(e.samples());
+  }
+  if (record.evaluation_samples > 0) {
+    record.evaluated = true;
+    record.pooled_accuracy = correct / static_cast<double>(record.evaluation_samples);
+  }
   if (committed) {
     record.global_sha256 = crypto::ToHex(global_digest_);
     committed_round_ = record.round;
@@ -155,7 +205,10 @@ void RoundManager::EndRound(bool committed, absl::Time now) {
     history_.push_back(record);
     LOG(INFO) << "round " << record.round << " committed: " << record.contributors.size()
               << " update(s), " << record.samples << " samples, " << record.dropped.size()
-              << " dropped";
+              << " dropped"
+              << (record.evaluated ? absl::StrCat(", pooled validation accuracy ",
+                                                  record.pooled_accuracy)
+                                   : "");
     if (committed_round_ >= spec_.rounds().rounds()) state_ = "completed";
   } else {
     LOG(WARNING) << "round " << record.round << " failed: " << round_->failure();
@@ -168,6 +221,7 @@ void RoundManager::EndRound(bool committed, absl::Time now) {
   aggregator_.reset();
   streams_.clear();
   contributions_.clear();
+  evaluations_.clear();
 }
 
 absl::StatusOr<std::unique_ptr<UpdateUpload>> RoundManager::BeginUpdate(

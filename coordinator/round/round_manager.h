@@ -50,6 +50,11 @@ struct RoundRecord {
   uint64_t samples = 0;
   double mean_train_loss = 0;  // sample-weighted
   std::string global_sha256;   // hex, of the committed TVTS
+  // Federated evaluation of the round's model, per site.
+  std::map<std::string, v1::EvaluationReport> evaluations;
+  bool evaluated = false;
+  double pooled_accuracy = 0;  // over all reporting sites' examples
+  uint64_t evaluation_samples = 0;
 };
 
 struct RunProgress {
@@ -106,6 +111,10 @@ class RoundManager {
   absl::StatusOr<std::unique_ptr<UpdateUpload>> BeginUpdate(const std::string& node,
                                                             const v1::TransferHeader& header);
 
+  // A node's evaluation of the round's new model. FAILED_PRECONDITION when
+  // the round is not evaluating or did not ask this node.
+  absl::Status EvaluationReceived(const std::string& node, const v1::EvaluationReport& report);
+
   // A node's stream closed: it is dropped from the open round.
   void NodeLost(const std::string& node, absl::Time now);
 
@@ -117,6 +126,7 @@ class RoundManager {
   friend class UpdateUpload;
   void StartRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CommitRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndRound(bool committed, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status AddPiece(const std::string& node, uint64_t round, absl::string_view data);
   absl::Status FinishUpdate(const std::string& node, uint64_t round, double samples, double loss);
@@ -139,6 +149,10 @@ class RoundManager {
   std::unique_ptr<Aggregator> aggregator_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<StreamingUpdate>> streams_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::pair<double, double>> contributions_ ABSL_GUARDED_BY(mu_);
+  // The aggregated model waiting for its evaluation and commit.
+  tensor::TensorList next_global_ ABSL_GUARDED_BY(mu_);
+  crypto::Sha256Digest next_digest_ ABSL_GUARDED_BY(mu_){};
+  std::map<std::string, v1::EvaluationReport> evaluations_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tverr::coordinator

@@ -229,3 +229,21 @@ grpc::Status NodeServiceImpl::Download(grpc::ServerContext* context,
 }
 
 }  // namespace tverr::coordinator
+
+namespace tverr::coordinator {
+
+grpc::Status NodeServiceImpl::ReportEvaluation(grpc::ServerContext* context,
+                                               const v1::EvaluationReport* request,
+                                               v1::EvaluationAck* /*response*/) {
+  absl::StatusOr<tls::Peer> peer =
+      authorizer_->Authorize(*context, "tverr.v1.NodeService/ReportEvaluation");
+  if (!peer.ok()) return ToGrpcStatus(peer.status());
+  if (rounds_ == nullptr) return ToGrpcStatus(absl::UnavailableError("no run is open"));
+  absl::Status s = rounds_->EvaluationReceived(peer->identity.Uri(), *request);
+  if (!s.ok()) {
+    LOG(WARNING) << "evaluation from " << peer->identity.Uri() << " refused: " << s.message();
+  }
+  return ToGrpcStatus(s);
+}
+
+}  // namespace tverr::coordinator

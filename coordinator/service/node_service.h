@@ -52,6 +52,9 @@ class NodeServiceImpl final : public v1::NodeService::Service {
                       v1::UploadReceipt* response) override;
   grpc::Status Download(grpc::ServerContext* context, const v1::DownloadRequest* request,
                         grpc::ServerWriter<v1::Chunk>* writer) override;
+  grpc::Status ReportEvaluation(grpc::ServerContext* context,
+                                const v1::EvaluationReport* request,
+                                v1::EvaluationAck* response) override;
 
  private:
   const NodeServiceOptions options_;

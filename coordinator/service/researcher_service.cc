@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/crypto/sha256.h"
 #include "common/status/grpc_status.h"
@@ -108,6 +109,13 @@ absl::Status ResearcherServiceImpl::Status(const std::string& run_id, v1::RunSta
     s->set_samples(r.samples);
     s->set_mean_train_loss(r.mean_train_loss);
     s->set_global_sha256(r.global_sha256);
+    s->set_evaluated(r.evaluated);
+    s->set_pooled_accuracy(r.pooled_accuracy);
+    s->set_evaluation_samples(r.evaluation_samples);
+    for (const auto& [node, e] : r.evaluations) {
+      s->add_site_accuracy(absl::StrCat(node, ": accuracy ", e.accuracy(), " on ", e.samples(),
+                                        " examples"));
+    }
   }
   return absl::OkStatus();
 }
@@ -151,11 +159,14 @@ grpc::Status ResearcherServiceImpl::WatchRun(grpc::ServerContext* context,
     for (; sent < static_cast<size_t>(status.rounds_size()); ++sent) {
       const v1::RoundSummary& r = status.rounds(static_cast<int>(sent));
       v1::RunEvent event;
-      event.set_message(absl::StrCat("round ", r.round(), "/", status.total_rounds(),
-                                     " committed: ", r.contributors_size(), " node(s), ",
-                                     r.samples(), " samples, mean train loss ",
-                                     r.mean_train_loss(), r.dropped_size() ? ", dropped: " : "",
-                                     r.dropped_size() ? r.dropped(0) : ""));
+      event.set_message(absl::StrCat(
+          "round ", r.round(), "/", status.total_rounds(), " committed: ", r.contributors_size(),
+          " node(s), ", r.samples(), " samples, mean train loss ",
+          absl::StrFormat("%.4f", r.mean_train_loss()),
+          r.evaluated() ? absl::StrFormat(", pooled validation accuracy %.4f (%d examples)",
+                                          r.pooled_accuracy(), r.evaluation_samples())
+                        : "",
+          r.dropped_size() ? ", dropped: " : "", r.dropped_size() ? r.dropped(0) : ""));
       if (!writer->Write(event)) return grpc::Status::OK;
     }
     if (status.state() == "completed" || status.state() == "failed") {

@@ -202,11 +202,7 @@ absl::Status NodeDaemon::RunSession() {
         EnqueueRoundTask(std::move(task));
         break;
       case v1::Task::kEvaluate:
-        // RoundWorker::Evaluate exists, but NodeService has no RPC to report
-        // the metrics with yet.
-        LOG(WARNING) << "task " << task.task_id() << ": evaluation of run "
-                     << task.evaluate().run_id() << " round " << task.evaluate().round()
-                     << " ignored: federated evaluation reporting is not wired yet";
+        EnqueueRoundTask(std::move(task));
         break;
       default:
         // A newer coordinator may send task kinds this node does not know;
@@ -263,7 +259,14 @@ void NodeDaemon::HeartbeatLoop(SessionState* session) {
 }
 
 void NodeDaemon::EnqueueRoundTask(v1::Task task) {
-  const v1::TrainTask& train = task.train();
+  // Logging needs only the run and round, which both task kinds carry.
+  v1::TrainTask train;
+  if (task.has_train()) {
+    train = task.train();
+  } else {
+    train.set_run_id(task.evaluate().run_id());
+    train.set_round(task.evaluate().round());
+  }
   if (round_worker_ == nullptr) {
     LOG(WARNING) << "refusing task " << task.task_id() << " (run " << train.run_id() << " round "
                  << train.round() << "): this node has no data configured for round work";
@@ -293,8 +296,66 @@ void NodeDaemon::WorkerLoop() {
       task = std::move(queue_.front());
       queue_.pop_front();
     }
-    RunTrainTask(task);
+    if (task.has_evaluate()) {
+      RunEvaluateTask(task);
+    } else {
+      RunTrainTask(task);
+    }
   }
+}
+
+void NodeDaemon::RunEvaluateTask(const v1::Task& task) {
+  const v1::EvaluateTask& eval = task.evaluate();
+  const std::string what = absl::StrCat("task ", task.task_id(), " (evaluate run ",
+                                        eval.run_id(), " round ", eval.round(), ")");
+  const absl::Time deadline = eval.deadline_unix_millis() > 0
+                                  ? absl::FromUnixMillis(eval.deadline_unix_millis())
+                                  : absl::Now() + absl::Minutes(10);
+  std::shared_ptr<v1::NodeService::Stub> stub = AwaitSessionStub(deadline);
+  if (stub == nullptr) {
+    LOG(WARNING) << what << " dropped: not connected to the coordinator";
+    return;
+  }
+  PayloadClient client(stub.get());
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) client.Cancel();
+    active_transfers_ = &client;
+  }
+  fetcher_->set_client(&client);
+  absl::StatusOr<EvalResult> result = round_worker_->Evaluate(eval);
+  fetcher_->set_client(nullptr);
+  {
+    absl::MutexLock lock(&mu_);
+    active_transfers_ = nullptr;
+  }
+  if (!result.ok()) {
+    LOG(WARNING) << what << " failed: " << result.status();
+    return;
+  }
+  // Aggregate numbers only.
+  v1::EvaluationReport report;
+  report.set_run_id(eval.run_id());
+  report.set_round(eval.round());
+  report.set_samples(static_cast<uint64_t>(result->samples));
+  report.set_loss(result->loss);
+  report.set_accuracy(result->accuracy);
+  for (double v : result->sensitivity) report.add_sensitivity(v);
+  for (double v : result->specificity) report.add_specificity(v);
+  if (result->roc_auc) {
+    report.set_has_roc_auc(true);
+    report.set_roc_auc(*result->roc_auc);
+  }
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::EvaluationAck ack;
+  grpc::Status s = stub->ReportEvaluation(&ctx, report, &ack);
+  if (!s.ok()) {
+    LOG(WARNING) << what << ": report refused: " << s.error_message();
+    return;
+  }
+  LOG(INFO) << what << ": accuracy " << result->accuracy << " on " << result->samples
+            << " validation examples reported";
 }
 
 std::shared_ptr<v1::NodeService::Stub> NodeDaemon::AwaitSessionStub(absl::Time deadline) {

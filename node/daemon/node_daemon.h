@@ -86,6 +86,7 @@ class NodeDaemon {
   // Queues a train task for the worker, or refuses it (logged).
   void EnqueueRoundTask(v1::Task task);
   void WorkerLoop();
+  void RunEvaluateTask(const v1::Task& task);
   void RunTrainTask(const v1::Task& task);
   // The stub of the current session; waits for one until `deadline` or
   // Stop(). Null if none came.

@@ -54,6 +54,7 @@ TEST_F(TrainingRoundTest, ThreeHospitalsTrainTwoRoundsOverMutualTls) {
   spec.mutable_rounds()->set_rounds(2);
   spec.mutable_rounds()->set_min_nodes(3);
   spec.mutable_rounds()->set_phase_deadline_seconds(120);
+  spec.mutable_rounds()->set_evaluate_every(1);
   spec.mutable_splits()->set_train(0.8);
   spec.mutable_splits()->set_validation(0.2);
   spec.set_seed(3);
@@ -116,7 +117,21 @@ TEST_F(TrainingRoundTest, ThreeHospitalsTrainTwoRoundsOverMutualTls) {
     EXPECT_TRUE(r.dropped.empty());
     EXPECT_GT(r.samples, 500u);
     EXPECT_EQ(r.global_sha256.size(), 64u);
+    // Federated evaluation: every contributor reported on its validation
+    // split; the pooled accuracy is the sample-weighted mean.
+    EXPECT_TRUE(r.evaluated) << "round " << r.round;
+    EXPECT_EQ(r.evaluations.size(), 3u);
+    double correct = 0;
+    uint64_t n = 0;
+    for (const auto& [node, e] : r.evaluations) {
+      correct += e.accuracy() * e.samples();
+      n += e.samples();
+    }
+    EXPECT_EQ(n, r.evaluation_samples);
+    EXPECT_NEAR(r.pooled_accuracy, correct / n, 1e-9);
   }
+  // Ten classes (chance 0.1); two short rounds already do much better.
+  EXPECT_GT(progress.history[1].pooled_accuracy, 0.3);
   EXPECT_EQ(progress.history[0].round, 1u);
   EXPECT_EQ(progress.history[1].round, 2u);
   EXPECT_NE(progress.history[0].global_sha256, progress.history[1].global_sha256);
