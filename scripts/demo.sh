@@ -169,7 +169,9 @@ export TVERR_TLS_DIR="$OUT/research/tls"
 "$FLCTL" run start "$RUN_ID" >/dev/null
 "$FLCTL" run watch "$RUN_ID"
 "$FLCTL" run status "$RUN_ID"
-if ! "$FLCTL" run status "$RUN_ID" --format json | grep -q '"state": "completed"'; then
+"$FLCTL" run report "$RUN_ID" --format csv --out "$OUT/research/report.csv"
+STATUS_JSON=$("$FLCTL" run status "$RUN_ID" --format json)
+if ! grep -q '"state": "completed"' <<<"$STATUS_JSON"; then
   echo "the run did not complete; see $OUT/logs" >&2
   exit 1
 fi

@@ -21,6 +21,8 @@ constexpr char kUsage[] =
     "       flctl run start RUN_ID\n"
     "       flctl run status RUN_ID [--format table|json]\n"
     "       flctl run watch RUN_ID\n"
+    "       flctl run report RUN_ID [--format csv|json] [--out FILE]\n"
+    "           per-round and per-site metrics (csv: one row per round and site)\n"
     "connection: --coordinator host:port --tls_dir DIR (or TVERR_COORDINATOR, TVERR_TLS_DIR)\n";
 
 bool ReadFile(const std::string& path, std::string* out) {
@@ -64,7 +66,7 @@ int RunRunCommand(const std::vector<std::string>& argv, std::ostream& out, std::
   }
   const std::string sub = argv[0];
   std::set<std::string> options = ConnectionOptions();
-  options.insert({"spec", "artifact", "initial_weights", "format"});
+  options.insert({"spec", "artifact", "initial_weights", "format", "out"});
   absl::StatusOr<Args> args =
       ParseArgs(std::vector<std::string>(argv.begin() + 1, argv.end()), options);
   if (!args.ok()) {
@@ -75,7 +77,7 @@ int RunRunCommand(const std::vector<std::string>& argv, std::ostream& out, std::
     err << "flctl run " << sub << ": " << s.message() << "\n";
     return 1;
   };
-  const bool needs_id = sub == "start" || sub == "status" || sub == "watch";
+  const bool needs_id = sub == "start" || sub == "status" || sub == "watch" || sub == "report";
   if (needs_id && args->positional.size() != 1) {
     err << "flctl run " << sub << ": give exactly one RUN_ID\n" << kUsage;
     return 2;
@@ -110,6 +112,46 @@ int RunRunCommand(const std::vector<std::string>& argv, std::ostream& out, std::
   }
   v1::RunRef ref;
   ref.set_run_id(args->positional[0]);
+  if (sub == "report") {
+    v1::RunStatus status;
+    grpc::Status s = stub->GetRunStatus(Context(30).get(), ref, &status);
+    if (!s.ok()) return fail(FromGrpcStatus(s));
+    const std::string format = args->Get("format", "csv");
+    std::string text;
+    if (format == "json") {
+      google::protobuf::util::JsonPrintOptions print;
+      print.add_whitespace = true;
+      print.preserve_proto_field_names = true;
+      (void)google::protobuf::util::MessageToJsonString(status, &text, print);
+    } else if (format == "csv") {
+      text = "run_id,round,site,contributors,samples,mean_train_loss,eval_samples,accuracy,"
+             "loss\n";
+      for (const v1::RoundSummary& r : status.rounds()) {
+        // One row for the pooled round, then one per site.
+        absl::StrAppend(&text, status.run().run_id(), ",", r.round(), ",pooled,",
+                        r.contributors_size(), ",", r.samples(), ",", r.mean_train_loss(), ",",
+                        r.evaluation_samples(), ",",
+                        r.evaluated() ? absl::StrCat(r.pooled_accuracy()) : "", ",\n");
+        for (const v1::SiteMetrics& m : r.sites()) {
+          absl::StrAppend(&text, status.run().run_id(), ",", r.round(), ",", m.site(), ",,,,",
+                          m.samples(), ",", m.accuracy(), ",", m.loss(), "\n");
+        }
+      }
+    } else {
+      err << "flctl run report: --format must be csv or json\n";
+      return 2;
+    }
+    const std::string path = args->Get("out");
+    if (path.empty()) {
+      out << text;
+    } else {
+      std::ofstream file(path, std::ios::binary | std::ios::trunc);
+      file << text;
+      if (!file) return fail(absl::UnavailableError(absl::StrCat("cannot write ", path)));
+      out << "wrote " << path << "\n";
+    }
+    return 0;
+  }
   if (sub == "start" || sub == "status") {
     v1::RunStatus status;
     grpc::Status s = sub == "start" ? stub->StartRun(Context(60).get(), ref, &status)

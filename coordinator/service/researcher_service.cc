@@ -113,8 +113,15 @@ absl::Status ResearcherServiceImpl::Status(const std::string& run_id, v1::RunSta
     s->set_pooled_accuracy(r.pooled_accuracy);
     s->set_evaluation_samples(r.evaluation_samples);
     for (const auto& [node, e] : r.evaluations) {
-      s->add_site_accuracy(absl::StrCat(node, ": accuracy ", e.accuracy(), " on ", e.samples(),
-                                        " examples"));
+      v1::SiteMetrics* m = s->add_sites();
+      m->set_site(node);
+      m->set_samples(e.samples());
+      m->set_loss(e.loss());
+      m->set_accuracy(e.accuracy());
+      *m->mutable_sensitivity() = e.sensitivity();
+      *m->mutable_specificity() = e.specificity();
+      m->set_has_roc_auc(e.has_roc_auc());
+      m->set_roc_auc(e.roc_auc());
     }
   }
   return absl::OkStatus();
