@@ -106,9 +106,13 @@ tls {
   crl_dir: "../pki/ca/crl"
 }
 CONF
-"$COORDINATOR" --config="$OUT/coordinator/coordinator.textproto" \
-  >"$OUT/logs/coordinator.log" 2>&1 &
-PIDS+=($!)
+start_coordinator() {
+  "$COORDINATOR" --config="$OUT/coordinator/coordinator.textproto" "$@" \
+    >>"$OUT/logs/coordinator.log" 2>&1 &
+  COORDINATOR_PID=$!
+  PIDS+=($COORDINATOR_PID)
+}
+start_coordinator
 for _ in $(seq 1 100); do
   [ -s "$OUT/coordinator/coordinator.port" ] && break
   sleep 0.1
@@ -167,12 +171,37 @@ fi
 step "8. Training: flctl run start and watch (as the researcher)"
 export TVERR_TLS_DIR="$OUT/research/tls"
 "$FLCTL" run start "$RUN_ID" >/dev/null
+if [ -n "${TVERR_DEMO_KILL_AFTER_ROUND:-}" ]; then
+  # Resume check (used by the test suite): kill -9 the coordinator once
+  # round N is committed, restart it on the same port, and let the run
+  # finish; nodes reconnect by themselves.
+  for _ in $(seq 1 600); do
+    committed=$("$FLCTL" run status "$RUN_ID" --format json | sed -n 's/.*"committed_round": "\([0-9]*\)".*/\1/p')
+    [ "${committed:-0}" -ge "$TVERR_DEMO_KILL_AFTER_ROUND" ] && break
+    sleep 0.1
+  done
+  echo "killing the coordinator (kill -9) after round ${committed:-0} was committed"
+  kill -9 "$COORDINATOR_PID"
+  wait "$COORDINATOR_PID" 2>/dev/null || true
+  start_coordinator --listen_address="127.0.0.1:$PORT"
+  for _ in $(seq 1 100); do
+    "$FLCTL" run status "$RUN_ID" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  echo "coordinator restarted; the run resumes"
+fi
 "$FLCTL" run watch "$RUN_ID"
 "$FLCTL" run status "$RUN_ID"
 "$FLCTL" run report "$RUN_ID" --format csv --out "$OUT/research/report.csv"
 STATUS_JSON=$("$FLCTL" run status "$RUN_ID" --format json)
 if ! grep -q '"state": "completed"' <<<"$STATUS_JSON"; then
   echo "the run did not complete; see $OUT/logs" >&2
+  exit 1
+fi
+# Every round committed exactly once, in order (also across a restart).
+COMMITTED=$(grep -o '"round": "[0-9]*"' <<<"$STATUS_JSON" | grep -o '[0-9]*' | tr '\n' ' ')
+if [ "$COMMITTED" != "$(seq 1 "$ROUNDS" | tr '\n' ' ')" ]; then
+  echo "committed rounds are '$COMMITTED', expected 1..$ROUNDS once each" >&2
   exit 1
 fi
 echo

@@ -52,9 +52,34 @@ absl::Status RoundManager::StartRun(const std::string& run_id, const v1::RunSpec
   history_.clear();
   state_ = "running";
   failure_.clear();
+  if (hooks_.persist_state) hooks_.persist_state(run_id_, state_, "");
   LOG(INFO) << "run " << run_id_.substr(0, 12) << " started: " << spec_.rounds().rounds()
             << " rounds";
   StartRound(now);
+  return absl::OkStatus();
+}
+
+absl::Status RoundManager::Resume(const std::string& run_id, const v1::RunSpec& spec,
+                                  tensor::TensorList global, ServerOptimizerState optimizer,
+                                  uint64_t committed_round, std::vector<RoundRecord> history) {
+  absl::MutexLock lock(&mu_);
+  if (state_ == "running") {
+    return absl::FailedPreconditionError(absl::StrCat("run ", run_id_, " is running"));
+  }
+  RETURN_IF_ERROR(tensor::ValidateTensorList(global));
+  ASSIGN_OR_RETURN(global_digest_,
+                   hooks_.publish(v1::PAYLOAD_KIND_GLOBAL_WEIGHTS, tensor::Encode(global)));
+  run_id_ = run_id;
+  spec_ = spec;
+  global_ = std::move(global);
+  optimizer_state_ = std::move(optimizer);
+  committed_round_ = committed_round;
+  history_ = std::move(history);
+  retries_ = 0;
+  failure_.clear();
+  state_ = committed_round_ >= spec_.rounds().rounds() ? "completed" : "running";
+  round_.reset();
+  LOG(INFO) << "run " << run_id_.substr(0, 12) << " resumed after round " << committed_round_;
   return absl::OkStatus();
 }
 
@@ -119,6 +144,7 @@ void RoundManager::Step(absl::Time now) {
 void RoundManager::FinishRound(absl::Time now) {
   // Updates still open belong to nodes the round no longer waits for.
   streams_.clear();
+  optimizer_before_ = optimizer_state_;
   absl::StatusOr<tensor::TensorList> next = aggregator_->Finish();
   if (!next.ok()) {
     // A partly folded update that broke off needs a rebuild from the
@@ -154,6 +180,45 @@ void RoundManager::FinishRound(absl::Time now) {
 }
 
 void RoundManager::CommitRound(absl::Time now) {
+  if (hooks_.persist_commit) {
+    // Durable first: the optimizer state next to the model, then the round
+    // row (which refuses a second commit of the same round).
+    std::string optimizer_hex;
+    if (!optimizer_state_.m.empty() || !optimizer_state_.v.empty()) {
+      absl::StatusOr<std::string> encoded = EncodeServerOptimizerState(optimizer_state_);
+      absl::StatusOr<crypto::Sha256Digest> digest =
+          encoded.ok() ? hooks_.publish(v1::PAYLOAD_KIND_GLOBAL_WEIGHTS, *encoded)
+                       : absl::StatusOr<crypto::Sha256Digest>(encoded.status());
+      if (!digest.ok()) {
+        optimizer_state_ = optimizer_before_;
+        round_->Fail(absl::StrCat("cannot store the optimizer state: ", digest.status().message()));
+        return;
+      }
+      optimizer_hex = crypto::ToHex(*digest);
+    }
+    RoundRecord record;
+    record.round = round_->round();
+    record.contributors = round_->contributors();
+    record.global_sha256 = crypto::ToHex(next_digest_);
+    for (const auto& [node, c] : contributions_) record.samples += static_cast<uint64_t>(c.first);
+    double correct = 0;
+    for (const auto& [node, e] : evaluations_) {
+      record.evaluation_samples += e.samples();
+      correct += e.accuracy() * static_cast<double>(e.samples());
+    }
+    if (record.evaluation_samples > 0) {
+      record.evaluated = true;
+      record.pooled_accuracy = correct / static_cast<double>(record.evaluation_samples);
+    }
+    double loss = 0;
+    for (const auto& [node, c] : contributions_) loss += c.first * c.second;
+    if (record.samples > 0) record.mean_train_loss = loss / static_cast<double>(record.samples);
+    if (absl::Status s = hooks_.persist_commit(run_id_, record, optimizer_hex); !s.ok()) {
+      optimizer_state_ = optimizer_before_;
+      round_->Fail(absl::StrCat("cannot record the commit: ", s.message()));
+      return;
+    }
+  }
   global_ = std::move(next_global_);
   global_digest_ = next_digest_;
   (void)round_->Committed();
@@ -209,12 +274,16 @@ void RoundManager::EndRound(bool committed, absl::Time now) {
               << (record.evaluated ? absl::StrCat(", pooled validation accuracy ",
                                                   record.pooled_accuracy)
                                    : "");
-    if (committed_round_ >= spec_.rounds().rounds()) state_ = "completed";
+    if (committed_round_ >= spec_.rounds().rounds()) {
+      state_ = "completed";
+      if (hooks_.persist_state) hooks_.persist_state(run_id_, state_, "");
+    }
   } else {
     LOG(WARNING) << "round " << record.round << " failed: " << round_->failure();
     if (++retries_ > spec_.rounds().max_retries()) {
       state_ = "failed";
       failure_ = absl::StrCat("round ", record.round, " failed: ", round_->failure());
+      if (hooks_.persist_state) hooks_.persist_state(run_id_, state_, failure_);
     }
   }
   round_.reset();

@@ -41,6 +41,16 @@ struct RoundManagerHooks {
   std::function<absl::Status(const std::string& node, v1::Task task)> send_task;
   // Makes a payload downloadable by nodes; returns its digest.
   std::function<absl::StatusOr<crypto::Sha256Digest>(v1::PayloadKind, absl::string_view)> publish;
+  // Optional: makes a committed round durable (the new model and the
+  // optimizer state are already published under their digests). An error
+  // fails the round, which is then retried; nothing is committed twice.
+  std::function<absl::Status(const std::string& run_id, const struct RoundRecord& record,
+                             const std::string& optimizer_sha256)>
+      persist_commit;
+  // Optional: records the run's state ("running", "completed", "failed").
+  std::function<void(const std::string& run_id, const std::string& state,
+                     const std::string& failure)>
+      persist_state;
 };
 
 struct RoundRecord {
@@ -100,6 +110,12 @@ class RoundManager {
   absl::Status StartRun(const std::string& run_id, const v1::RunSpec& spec,
                         absl::string_view artifact, tensor::TensorList initial, absl::Time now);
 
+  // Continues a run after a restart from its last committed round (the
+  // committed model and server optimizer state, and the history so far).
+  absl::Status Resume(const std::string& run_id, const v1::RunSpec& spec,
+                      tensor::TensorList global, ServerOptimizerState optimizer,
+                      uint64_t committed_round, std::vector<RoundRecord> history);
+
   // Advances the run: starts the next round when none is open, applies
   // deadlines, aggregates and commits.
   void Step(absl::Time now);
@@ -153,6 +169,9 @@ class RoundManager {
   tensor::TensorList next_global_ ABSL_GUARDED_BY(mu_);
   crypto::Sha256Digest next_digest_ ABSL_GUARDED_BY(mu_){};
   std::map<std::string, v1::EvaluationReport> evaluations_ ABSL_GUARDED_BY(mu_);
+  // Server optimizer state before this round's aggregation, restored when
+  // the round cannot be made durable.
+  ServerOptimizerState optimizer_before_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace tverr::coordinator

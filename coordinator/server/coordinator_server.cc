@@ -17,6 +17,10 @@
 #include "coordinator/registry/node_registry.h"
 #include "coordinator/server/crl_monitor.h"
 #include "coordinator/runs/run_spec.h"
+#include "coordinator/runs/run_store.h"
+#include "common/tensor/tensor_codec.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "coordinator/service/authorizer.h"
 #include "coordinator/service/node_service.h"
 #include "coordinator/service/operator_service.h"
@@ -42,6 +46,7 @@ class CoordinatorServerImpl final : public CoordinatorServer {
     db_ = std::move(db);
     ASSIGN_OR_RETURN(registry_, NodeRegistry::Open(db_));
     ASSIGN_OR_RETURN(payloads_, PayloadStore::Open(config.state_dir() + "/payloads"));
+    ASSIGN_OR_RETURN(runs_, RunStore::Open(db_));
     authorizer_ = std::make_unique<Authorizer>(config.consortium());
 
     NodeServiceOptions node_options;
@@ -57,14 +62,35 @@ class CoordinatorServerImpl final : public CoordinatorServer {
     hooks.publish = [this](v1::PayloadKind kind, absl::string_view data) {
       return payloads_->Publish(kind, data);
     };
+    hooks.persist_commit = [this](const std::string& run_id, const RoundRecord& r,
+                                  const std::string& optimizer_sha256) {
+      StoredRound round;
+      round.round = r.round;
+      round.contributors = absl::StrJoin(r.contributors, ",");
+      round.samples = r.samples;
+      round.mean_train_loss = r.mean_train_loss;
+      round.global_sha256 = r.global_sha256;
+      round.evaluated = r.evaluated;
+      round.pooled_accuracy = r.pooled_accuracy;
+      round.evaluation_samples = r.evaluation_samples;
+      return runs_->CommitRound(run_id, round, optimizer_sha256);
+    };
+    hooks.persist_state = [this](const std::string& run_id, const std::string& state,
+                                 const std::string& failure) {
+      if (absl::Status s = runs_->SetState(run_id, state, failure); !s.ok()) {
+        LOG(ERROR) << "cannot record the state of run " << run_id << ": " << s;
+      }
+    };
     rounds_ = std::make_unique<RoundManager>(std::move(hooks));
+    RETURN_IF_ERROR(ResumeRuns());
     node_service_ = std::make_unique<NodeServiceImpl>(node_options, authorizer_.get(),
                                                       registry_.get(), &sessions_,
                                                       payloads_.get(), rounds_.get());
     operator_service_ =
         std::make_unique<OperatorServiceImpl>(authorizer_.get(), registry_.get(), &sessions_);
     researcher_service_ =
-        std::make_unique<ResearcherServiceImpl>(authorizer_.get(), rounds_.get());
+        std::make_unique<ResearcherServiceImpl>(authorizer_.get(), rounds_.get(), runs_.get(),
+                                                payloads_.get());
     auditor_service_ = std::make_unique<AuditorServiceImpl>(authorizer_.get());
 
     tls::TlsFiles files{config.tls().cert_file(), config.tls().key_file(),
@@ -114,6 +140,41 @@ class CoordinatorServerImpl final : public CoordinatorServer {
     return absl::OkStatus();
   }
 
+  // A run that was running when the coordinator stopped continues after
+  // its last committed round (the round in progress is started again).
+  absl::Status ResumeRuns() {
+    ASSIGN_OR_RETURN(std::vector<StoredRun> stored, runs_->List());
+    for (const StoredRun& run : stored) {
+      if (run.state != "running") continue;
+      ASSIGN_OR_RETURN(std::string weights, payloads_->ReadPublished(run.global_sha256));
+      ASSIGN_OR_RETURN(tensor::TensorList global, tensor::Decode(weights));
+      ServerOptimizerState optimizer;
+      if (!run.optimizer_sha256.empty()) {
+        ASSIGN_OR_RETURN(std::string bytes, payloads_->ReadPublished(run.optimizer_sha256));
+        ASSIGN_OR_RETURN(optimizer, DecodeServerOptimizerState(bytes));
+      }
+      ASSIGN_OR_RETURN(std::vector<StoredRound> rounds, runs_->Rounds(run.run_id));
+      std::vector<RoundRecord> history;
+      for (const StoredRound& r : rounds) {
+        RoundRecord h;
+        h.round = r.round;
+        h.contributors = absl::StrSplit(r.contributors, ',', absl::SkipEmpty());
+        h.samples = r.samples;
+        h.mean_train_loss = r.mean_train_loss;
+        h.global_sha256 = r.global_sha256;
+        h.evaluated = r.evaluated;
+        h.pooled_accuracy = r.pooled_accuracy;
+        h.evaluation_samples = r.evaluation_samples;
+        history.push_back(std::move(h));
+      }
+      RETURN_IF_ERROR(rounds_->Resume(run.run_id, run.spec, std::move(global),
+                                      std::move(optimizer), run.committed_round,
+                                      std::move(history)));
+      break;  // one run at a time
+    }
+    return absl::OkStatus();
+  }
+
   int port() const override { return port_; }
 
   absl::StatusOr<crypto::Sha256Digest> Publish(v1::PayloadKind kind,
@@ -124,6 +185,17 @@ class CoordinatorServerImpl final : public CoordinatorServer {
   absl::Status StartRun(const v1::RunSpec& spec, absl::string_view artifact,
                         tensor::TensorList initial) override {
     ASSIGN_OR_RETURN(std::string run_id, RunId(spec));
+    // As CreateRun + StartRun do: payloads and the run row first.
+    ASSIGN_OR_RETURN(crypto::Sha256Digest initial_digest,
+                     payloads_->Publish(v1::PAYLOAD_KIND_GLOBAL_WEIGHTS, tensor::Encode(initial)));
+    StoredRun run;
+    run.run_id = run_id;
+    run.spec = spec;
+    run.artifact_sha256 = spec.artifact_sha256();
+    run.initial_weights_sha256 = crypto::ToHex(initial_digest);
+    run.global_sha256 = run.initial_weights_sha256;
+    run.state = "created";
+    RETURN_IF_ERROR(runs_->Create(run));
     return rounds_->StartRun(run_id, spec, artifact, std::move(initial), absl::Now());
   }
 
@@ -151,6 +223,7 @@ class CoordinatorServerImpl final : public CoordinatorServer {
   std::shared_ptr<store::SqliteDb> db_;
   std::unique_ptr<NodeRegistry> registry_;
   std::unique_ptr<PayloadStore> payloads_;
+  std::unique_ptr<RunStore> runs_;
   std::unique_ptr<Authorizer> authorizer_;
   SessionTable sessions_;
   // Before the services and the server, which use it: destroyed after them.

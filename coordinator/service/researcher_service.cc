@@ -33,12 +33,24 @@ grpc::Status ResearcherServiceImpl::CreateRun(grpc::ServerContext* context,
   }
   absl::StatusOr<std::string> run_id = RunId(spec);
   if (!run_id.ok()) return ToGrpcStatus(run_id.status());
-  {
-    absl::MutexLock lock(&mu_);
-    CreatedRun& run = runs_[*run_id];
-    run.spec = spec;
-    run.artifact = request->artifact();
-    run.initial_weights = request->initial_weights();
+  // The payloads first (content-addressed, durable), then the run row.
+  absl::StatusOr<crypto::Sha256Digest> initial_digest =
+      payloads_->Publish(v1::PAYLOAD_KIND_GLOBAL_WEIGHTS, request->initial_weights());
+  absl::StatusOr<crypto::Sha256Digest> artifact_digest =
+      payloads_->Publish(v1::PAYLOAD_KIND_MODEL_ARTIFACT, request->artifact());
+  if (!initial_digest.ok() || !artifact_digest.ok()) {
+    return ToGrpcStatus(absl::UnavailableError("coordinator cannot store the run's payloads"));
+  }
+  StoredRun run;
+  run.run_id = *run_id;
+  run.spec = spec;
+  run.artifact_sha256 = crypto::ToHex(*artifact_digest);
+  run.initial_weights_sha256 = crypto::ToHex(*initial_digest);
+  run.state = "created";
+  run.global_sha256 = run.initial_weights_sha256;
+  if (absl::Status s = store_->Create(run); !s.ok()) {
+    LOG(ERROR) << "cannot record run: " << s;
+    return ToGrpcStatus(absl::UnavailableError("coordinator cannot record the run"));
   }
   LOG(INFO) << "run " << run_id->substr(0, 12) << " created by " << peer->identity.Uri();
   response->mutable_run()->set_run_id(*run_id);
@@ -51,50 +63,46 @@ grpc::Status ResearcherServiceImpl::StartRun(grpc::ServerContext* context,
   absl::StatusOr<tls::Peer> peer =
       authorizer_->Authorize(*context, "tverr.v1.ResearcherService/StartRun");
   if (!peer.ok()) return ToGrpcStatus(peer.status());
-  v1::RunSpec spec;
-  std::string artifact;
-  std::string weights;
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = runs_.find(request->run_id());
-    if (it == runs_.end()) {
-      return ToGrpcStatus(absl::NotFoundError(absl::StrCat("no run ", request->run_id())));
-    }
-    if (it->second.started) {
-      return ToGrpcStatus(absl::FailedPreconditionError("the run was already started"));
-    }
-    spec = it->second.spec;
-    artifact = it->second.artifact;
-    weights = it->second.initial_weights;
+  absl::StatusOr<StoredRun> run = Find(request->run_id());
+  if (!run.ok()) return ToGrpcStatus(run.status());
+  if (run->state != "created") {
+    return ToGrpcStatus(absl::FailedPreconditionError(
+        absl::StrCat("the run is ", run->state, "; only a created run can be started")));
   }
-  absl::StatusOr<tensor::TensorList> initial = tensor::Decode(weights);
+  absl::StatusOr<std::string> artifact = payloads_->ReadPublished(run->artifact_sha256);
+  absl::StatusOr<std::string> weights = payloads_->ReadPublished(run->initial_weights_sha256);
+  if (!artifact.ok()) return ToGrpcStatus(artifact.status());
+  if (!weights.ok()) return ToGrpcStatus(weights.status());
+  absl::StatusOr<tensor::TensorList> initial = tensor::Decode(*weights);
   if (!initial.ok()) return ToGrpcStatus(initial.status());
-  absl::Status s = rounds_->StartRun(request->run_id(), spec, artifact, *initial, absl::Now());
+  absl::Status s =
+      rounds_->StartRun(request->run_id(), run->spec, *artifact, *initial, absl::Now());
   if (!s.ok()) return ToGrpcStatus(s);
-  {
-    absl::MutexLock lock(&mu_);
-    runs_[request->run_id()].started = true;
-  }
   LOG(INFO) << "run " << request->run_id().substr(0, 12) << " started by "
             << peer->identity.Uri();
   return ToGrpcStatus(Status(request->run_id(), response));
 }
 
-absl::Status ResearcherServiceImpl::Status(const std::string& run_id, v1::RunStatus* out) {
-  v1::RunSpec spec;
-  bool started = false;
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = runs_.find(run_id);
-    if (it == runs_.end()) return absl::NotFoundError(absl::StrCat("no run ", run_id));
-    spec = it->second.spec;
-    started = it->second.started;
+absl::StatusOr<StoredRun> ResearcherServiceImpl::Find(const std::string& run_id) {
+  absl::StatusOr<std::vector<StoredRun>> runs = store_->List();
+  if (!runs.ok()) return runs.status();
+  for (StoredRun& r : *runs) {
+    if (r.run_id == run_id) return std::move(r);
   }
+  return absl::NotFoundError(absl::StrCat("no run ", run_id));
+}
+
+absl::Status ResearcherServiceImpl::Status(const std::string& run_id, v1::RunStatus* out) {
+  absl::StatusOr<StoredRun> run = Find(run_id);
+  if (!run.ok()) return run.status();
   out->mutable_run()->set_run_id(run_id);
-  out->set_total_rounds(spec.rounds().rounds());
+  out->set_total_rounds(run->spec.rounds().rounds());
   RunProgress p = rounds_->Progress();
-  if (!started || p.run_id != run_id) {
-    out->set_state(started ? "superseded" : "created");
+  if (p.run_id != run_id) {
+    // Not the run in the round manager: what the store knows.
+    out->set_state(run->state);
+    out->set_failure(run->failure);
+    out->set_committed_round(run->committed_round);
     return absl::OkStatus();
   }
   out->set_state(p.state);

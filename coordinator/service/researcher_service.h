@@ -1,6 +1,6 @@
 // gRPC ResearcherService: create a run (spec + artifact + initial weights),
-// start it, and follow it. Runs live in memory in this version (persistence
-// comes with resume). Thread-safe.
+// start it, and follow it. Runs are recorded in the RunStore and their
+// payloads in the PayloadStore, so they survive a restart. Thread-safe.
 #ifndef TVERR_COORDINATOR_SERVICE_RESEARCHER_SERVICE_H_
 #define TVERR_COORDINATOR_SERVICE_RESEARCHER_SERVICE_H_
 
@@ -10,6 +10,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "coordinator/round/round_manager.h"
+#include "coordinator/runs/run_store.h"
+#include "coordinator/storage/payload_store.h"
 #include "coordinator/service/authorizer.h"
 #include "tverr/v1/researcher.grpc.pb.h"
 
@@ -17,8 +19,9 @@ namespace tverr::coordinator {
 
 class ResearcherServiceImpl final : public v1::ResearcherService::Service {
  public:
-  ResearcherServiceImpl(const Authorizer* authorizer, RoundManager* rounds)
-      : authorizer_(authorizer), rounds_(rounds) {}
+  ResearcherServiceImpl(const Authorizer* authorizer, RoundManager* rounds, RunStore* runs,
+                        PayloadStore* payloads)
+      : authorizer_(authorizer), rounds_(rounds), store_(runs), payloads_(payloads) {}
 
   grpc::Status CreateRun(grpc::ServerContext* context, const v1::CreateRunRequest* request,
                          v1::CreateRunResponse* response) override;
@@ -34,18 +37,13 @@ class ResearcherServiceImpl final : public v1::ResearcherService::Service {
                         grpc::ServerWriter<v1::RunEvent>* writer) override;
 
  private:
-  struct CreatedRun {
-    v1::RunSpec spec;
-    std::string artifact;
-    std::string initial_weights;
-    bool started = false;
-  };
   absl::Status Status(const std::string& run_id, v1::RunStatus* out);
+  absl::StatusOr<StoredRun> Find(const std::string& run_id);
 
   const Authorizer* authorizer_;
   RoundManager* rounds_;
-  absl::Mutex mu_;
-  std::map<std::string, CreatedRun> runs_ ABSL_GUARDED_BY(mu_);
+  RunStore* store_;
+  PayloadStore* payloads_;
 };
 
 }  // namespace tverr::coordinator

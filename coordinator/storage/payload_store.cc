@@ -1,5 +1,8 @@
 #include "coordinator/storage/payload_store.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
@@ -39,6 +42,22 @@ absl::StatusOr<PayloadStore::Published> PayloadStore::FindPublished(
   }
   return absl::NotFoundError(absl::StrCat("no published payload with digest ",
                                           crypto::ToHex(digest)));
+}
+
+absl::StatusOr<std::string> PayloadStore::ReadPublished(const std::string& sha256_hex) const {
+  if (sha256_hex.size() != 64) return absl::InvalidArgumentError("not a SHA-256 digest");
+  crypto::Sha256Digest digest;
+  for (size_t i = 0; i < 32; ++i) {
+    digest[i] = static_cast<uint8_t>(std::stoi(sha256_hex.substr(2 * i, 2), nullptr, 16));
+  }
+  ASSIGN_OR_RETURN(Published published, FindPublished(digest));
+  std::ifstream in(published.path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (crypto::ToHex(crypto::Sha256(bytes.str())) != sha256_hex) {
+    return absl::DataLossError(absl::StrCat("payload ", sha256_hex, " is damaged on disk"));
+  }
+  return bytes.str();
 }
 
 }  // namespace tverr::coordinator

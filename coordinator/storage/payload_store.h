@@ -38,6 +38,10 @@ class PayloadStore {
   };
   absl::StatusOr<Published> FindPublished(const crypto::Sha256Digest& digest) const;
 
+  // The bytes of a published payload given its hex digest, verified.
+  // NOT_FOUND when absent; DATA_LOSS when the file no longer matches.
+  absl::StatusOr<std::string> ReadPublished(const std::string& sha256_hex) const;
+
  private:
   PayloadStore() = default;
   std::unique_ptr<store::BlobStore> uploads_;
