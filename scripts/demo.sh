@@ -36,12 +36,14 @@ NODE="$BUILD/node/fl-node"
 DEMO_DATA="$BUILD/node/fl-demo-data"
 MODEL="$BUILD/node/fl-model"
 ROUNDS="${TVERR_DEMO_ROUNDS:-5}"
+MIN_NODES="${TVERR_DEMO_MIN_NODES:-3}"
 CONSORTIUM=demo
 HOSPITALS=(oslo-uh bergen-hus tromso-unn)
 
 rm -rf "$OUT"
 mkdir -p "$OUT/logs"
 PIDS=()
+NODE_PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -85,7 +87,7 @@ loss: LOSS_KIND_CROSS_ENTROPY
 optimizer { kind: SGD learning_rate: 0.05 momentum: 0.9 }
 local { batch_size: 32 local_epochs: 1 threads: 1 }
 aggregation { strategy: FEDAVG }
-rounds { rounds: $ROUNDS min_nodes: 3 phase_deadline_seconds: 120 evaluate_every: 1 }
+rounds { rounds: $ROUNDS min_nodes: $MIN_NODES phase_deadline_seconds: 120 evaluate_every: 1 }
 splits { train: 0.8 validation: 0.2 }
 seed: 1
 SPEC
@@ -151,6 +153,7 @@ approved_runs: "$RUN_ID"
 CONF
   OMP_WAIT_POLICY=passive "$NODE" --config="$OUT/$h/node.textproto" >"$OUT/logs/$h.log" 2>&1 &
   PIDS+=($!)
+  NODE_PIDS+=($!)
   echo "fl-node $h started (log: $OUT/logs/$h.log)"
 done
 
@@ -190,6 +193,17 @@ if [ -n "${TVERR_DEMO_KILL_AFTER_ROUND:-}" ]; then
   done
   echo "coordinator restarted; the run resumes"
 fi
+if [ -n "${TVERR_DEMO_KILL_NODE_AFTER_ROUND:-}" ]; then
+  # Dropout check (used by the test suite): kill -9 one hospital's node
+  # once round N is committed; the rounds go on with the others.
+  for _ in $(seq 1 600); do
+    committed=$("$FLCTL" run status "$RUN_ID" --format json | sed -n 's/.*"committed_round": "\([0-9]*\)".*/\1/p')
+    [ "${committed:-0}" -ge "$TVERR_DEMO_KILL_NODE_AFTER_ROUND" ] && break
+    sleep 0.05
+  done
+  echo "killing fl-node ${HOSPITALS[0]} (kill -9) after round ${committed:-0} was committed"
+  kill -9 "${NODE_PIDS[0]}"
+fi
 "$FLCTL" run watch "$RUN_ID"
 "$FLCTL" run status "$RUN_ID"
 "$FLCTL" run report "$RUN_ID" --format csv --out "$OUT/research/report.csv"
@@ -197,6 +211,13 @@ STATUS_JSON=$("$FLCTL" run status "$RUN_ID" --format json)
 if ! grep -q '"state": "completed"' <<<"$STATUS_JSON"; then
   echo "the run did not complete; see $OUT/logs" >&2
   exit 1
+fi
+if [ -n "${TVERR_DEMO_KILL_NODE_AFTER_ROUND:-}" ]; then
+  LAST_NODES=$("$FLCTL" run status "$RUN_ID" | awk '/^  [0-9]+ /{n=$2} END{print n}')
+  if [ "$LAST_NODES" != "$(( ${#HOSPITALS[@]} - 1 ))" ]; then
+    echo "the last round had $LAST_NODES node(s), expected the $(( ${#HOSPITALS[@]} - 1 )) survivors" >&2
+    exit 1
+  fi
 fi
 # Every round committed exactly once, in order (also across a restart).
 COMMITTED=$(grep -o '"round": "[0-9]*"' <<<"$STATUS_JSON" | grep -o '[0-9]*' | tr '\n' ' ')
