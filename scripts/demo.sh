@@ -204,6 +204,47 @@ if [ -n "${TVERR_DEMO_KILL_NODE_AFTER_ROUND:-}" ]; then
   echo "killing fl-node ${HOSPITALS[0]} (kill -9) after round ${committed:-0} was committed"
   kill -9 "${NODE_PIDS[0]}"
 fi
+committed_round() {
+  "$FLCTL" run status "$RUN_ID" --format json | sed -n 's/.*"committed_round": "\([0-9]*\)".*/\1/p'
+}
+run_state() {
+  "$FLCTL" run status "$RUN_ID" --format json | sed -n 's/.*"state": "\([a-z]*\)".*/\1/p'
+}
+wait_round() {
+  for _ in $(seq 1 600); do
+    [ "$(committed_round)" -ge "$1" ] 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+if [ -n "${TVERR_DEMO_PAUSE_AFTER_ROUND:-}" ]; then
+  # Pause check (used by the test suite): pause after round N, see that no
+  # round commits while paused, then continue.
+  wait_round "$TVERR_DEMO_PAUSE_AFTER_ROUND"
+  "$FLCTL" run pause "$RUN_ID" >/dev/null
+  for _ in $(seq 1 600); do [ "$(run_state)" = paused ] && break; sleep 0.05; done
+  held=$(committed_round)
+  sleep 2
+  if [ "$(run_state)" != paused ] || [ "$(committed_round)" != "$held" ]; then
+    echo "the run went on while paused" >&2
+    exit 1
+  fi
+  echo "paused after round $held; no round committed while paused; continuing"
+  "$FLCTL" run start "$RUN_ID" >/dev/null
+fi
+if [ -n "${TVERR_DEMO_ABORT_AFTER_ROUND:-}" ]; then
+  # Abort check (used by the test suite): abort after round N; the run ends
+  # as aborted with its committed rounds kept.
+  wait_round "$TVERR_DEMO_ABORT_AFTER_ROUND"
+  "$FLCTL" run abort "$RUN_ID" >/dev/null
+  "$FLCTL" run status "$RUN_ID"
+  if [ "$(run_state)" != aborted ] || [ "$(committed_round)" -ge "$ROUNDS" ]; then
+    echo "the run was not aborted" >&2
+    exit 1
+  fi
+  echo "run aborted after round $(committed_round)"
+  exit 0
+fi
 "$FLCTL" run watch "$RUN_ID"
 "$FLCTL" run status "$RUN_ID"
 "$FLCTL" run report "$RUN_ID" --format csv --out "$OUT/research/report.csv"

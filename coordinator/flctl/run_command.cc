@@ -18,7 +18,9 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: flctl run create --spec spec.textproto --artifact model.pt --initial_weights w.tvts\n"
-    "       flctl run start RUN_ID\n"
+    "       flctl run start RUN_ID        (also continues a paused run)\n"
+    "       flctl run pause RUN_ID        (after the round in progress)\n"
+    "       flctl run abort RUN_ID        (drops the round in progress)\n"
     "       flctl run status RUN_ID [--format table|json]\n"
     "       flctl run watch RUN_ID\n"
     "       flctl run report RUN_ID [--format csv|json] [--out FILE]\n"
@@ -77,7 +79,8 @@ int RunRunCommand(const std::vector<std::string>& argv, std::ostream& out, std::
     err << "flctl run " << sub << ": " << s.message() << "\n";
     return 1;
   };
-  const bool needs_id = sub == "start" || sub == "status" || sub == "watch" || sub == "report";
+  const bool needs_id = sub == "start" || sub == "status" || sub == "watch" || sub == "report" ||
+                        sub == "pause" || sub == "abort";
   if (needs_id && args->positional.size() != 1) {
     err << "flctl run " << sub << ": give exactly one RUN_ID\n" << kUsage;
     return 2;
@@ -152,10 +155,12 @@ int RunRunCommand(const std::vector<std::string>& argv, std::ostream& out, std::
     }
     return 0;
   }
-  if (sub == "start" || sub == "status") {
+  if (sub == "start" || sub == "status" || sub == "pause" || sub == "abort") {
     v1::RunStatus status;
-    grpc::Status s = sub == "start" ? stub->StartRun(Context(60).get(), ref, &status)
-                                    : stub->GetRunStatus(Context(30).get(), ref, &status);
+    grpc::Status s = sub == "start"   ? stub->StartRun(Context(60).get(), ref, &status)
+                     : sub == "pause" ? stub->PauseRun(Context(30).get(), ref, &status)
+                     : sub == "abort" ? stub->AbortRun(Context(30).get(), ref, &status)
+                                      : stub->GetRunStatus(Context(30).get(), ref, &status);
     if (!s.ok()) return fail(FromGrpcStatus(s));
     if (args->Get("format", "table") == "json") {
       std::string json;

@@ -61,7 +61,8 @@ absl::Status RoundManager::StartRun(const std::string& run_id, const v1::RunSpec
 
 absl::Status RoundManager::Resume(const std::string& run_id, const v1::RunSpec& spec,
                                   tensor::TensorList global, ServerOptimizerState optimizer,
-                                  uint64_t committed_round, std::vector<RoundRecord> history) {
+                                  uint64_t committed_round, std::vector<RoundRecord> history,
+                                  bool paused) {
   absl::MutexLock lock(&mu_);
   if (state_ == "running") {
     return absl::FailedPreconditionError(absl::StrCat("run ", run_id_, " is running"));
@@ -77,7 +78,10 @@ absl::Status RoundManager::Resume(const std::string& run_id, const v1::RunSpec& 
   history_ = std::move(history);
   retries_ = 0;
   failure_.clear();
-  state_ = committed_round_ >= spec_.rounds().rounds() ? "completed" : "running";
+  state_ = committed_round_ >= spec_.rounds().rounds() ? "completed"
+           : paused                                    ? "paused"
+                                                       : "running";
+  pause_requested_ = false;
   round_.reset();
   LOG(INFO) << "run " << run_id_.substr(0, 12) << " resumed after round " << committed_round_;
   return absl::OkStatus();
@@ -128,10 +132,62 @@ void RoundManager::StartRound(absl::Time now) {
   LOG(INFO) << "round " << round << " started with " << participants->size() << " node(s)";
 }
 
+absl::Status RoundManager::Pause(const std::string& run_id) {
+  absl::MutexLock lock(&mu_);
+  if (run_id != run_id_) return absl::NotFoundError(absl::StrCat("run ", run_id, " is not active"));
+  if (state_ != "running") {
+    return absl::FailedPreconditionError(absl::StrCat("the run is ", state_));
+  }
+  if (round_ == nullptr) {
+    state_ = "paused";
+    if (hooks_.persist_state) hooks_.persist_state(run_id_, state_, "");
+  } else {
+    pause_requested_ = true;  // after the round in progress
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RoundManager::Continue(const std::string& run_id) {
+  absl::MutexLock lock(&mu_);
+  if (run_id != run_id_) return absl::NotFoundError(absl::StrCat("run ", run_id, " is not active"));
+  if (state_ != "paused" && !(state_ == "running" && pause_requested_)) {
+    return absl::FailedPreconditionError(absl::StrCat("the run is ", state_, ", not paused"));
+  }
+  pause_requested_ = false;
+  state_ = "running";
+  if (hooks_.persist_state) hooks_.persist_state(run_id_, state_, "");
+  return absl::OkStatus();
+}
+
+absl::Status RoundManager::Abort(const std::string& run_id) {
+  absl::MutexLock lock(&mu_);
+  if (run_id != run_id_) return absl::NotFoundError(absl::StrCat("run ", run_id, " is not active"));
+  if (state_ != "running" && state_ != "paused") {
+    return absl::FailedPreconditionError(absl::StrCat("the run is already ", state_));
+  }
+  streams_.clear();
+  round_.reset();
+  aggregator_.reset();
+  contributions_.clear();
+  evaluations_.clear();
+  pause_requested_ = false;
+  state_ = "aborted";
+  failure_ = "aborted by a researcher";
+  if (hooks_.persist_state) hooks_.persist_state(run_id_, state_, failure_);
+  LOG(INFO) << "run " << run_id_.substr(0, 12) << " aborted after round " << committed_round_;
+  return absl::OkStatus();
+}
+
 void RoundManager::Step(absl::Time now) {
   absl::MutexLock lock(&mu_);
   if (state_ != "running") return;
   if (round_ == nullptr) {
+    if (pause_requested_) {
+      pause_requested_ = false;
+      state_ = "paused";
+      if (hooks_.persist_state) hooks_.persist_state(run_id_, state_, "");
+      return;
+    }
     StartRound(now);
     return;
   }

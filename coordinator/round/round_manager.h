@@ -69,7 +69,7 @@ struct RoundRecord {
 
 struct RunProgress {
   std::string run_id;
-  std::string state;  // "idle", "running", "completed", "failed"
+  std::string state;  // "idle", "running", "paused", "completed", "failed", "aborted"
   std::string failure;
   uint64_t committed_round = 0;
   std::optional<RoundPhase> phase;  // of the round in progress
@@ -111,10 +111,21 @@ class RoundManager {
                         absl::string_view artifact, tensor::TensorList initial, absl::Time now);
 
   // Continues a run after a restart from its last committed round (the
-  // committed model and server optimizer state, and the history so far).
+  // committed model and server optimizer state, and the history so far);
+  // `paused` keeps it paused.
   absl::Status Resume(const std::string& run_id, const v1::RunSpec& spec,
                       tensor::TensorList global, ServerOptimizerState optimizer,
-                      uint64_t committed_round, std::vector<RoundRecord> history);
+                      uint64_t committed_round, std::vector<RoundRecord> history,
+                      bool paused = false);
+
+  // Pause: the round in progress finishes (commits or fails), then no new
+  // round starts until Continue. Abort: the round in progress is dropped
+  // (nothing of it is committed) and the run ends as "aborted"; committed
+  // rounds stay. FAILED_PRECONDITION when the run is not in a state that
+  // allows it; NOT_FOUND for another run.
+  absl::Status Pause(const std::string& run_id);
+  absl::Status Continue(const std::string& run_id);
+  absl::Status Abort(const std::string& run_id);
 
   // Advances the run: starts the next round when none is open, applies
   // deadlines, aggregates and commits.
@@ -159,6 +170,7 @@ class RoundManager {
   ServerOptimizerState optimizer_state_ ABSL_GUARDED_BY(mu_);
   uint64_t committed_round_ ABSL_GUARDED_BY(mu_) = 0;
   uint32_t retries_ ABSL_GUARDED_BY(mu_) = 0;
+  bool pause_requested_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<RoundRecord> history_ ABSL_GUARDED_BY(mu_);
   // The open round.
   std::unique_ptr<RoundState> round_ ABSL_GUARDED_BY(mu_);

@@ -145,7 +145,7 @@ class CoordinatorServerImpl final : public CoordinatorServer {
   absl::Status ResumeRuns() {
     ASSIGN_OR_RETURN(std::vector<StoredRun> stored, runs_->List());
     for (const StoredRun& run : stored) {
-      if (run.state != "running") continue;
+      if (run.state != "running" && run.state != "paused") continue;
       ASSIGN_OR_RETURN(std::string weights, payloads_->ReadPublished(run.global_sha256));
       ASSIGN_OR_RETURN(tensor::TensorList global, tensor::Decode(weights));
       ServerOptimizerState optimizer;
@@ -169,7 +169,7 @@ class CoordinatorServerImpl final : public CoordinatorServer {
       }
       RETURN_IF_ERROR(rounds_->Resume(run.run_id, run.spec, std::move(global),
                                       std::move(optimizer), run.committed_round,
-                                      std::move(history)));
+                                      std::move(history), run.state == "paused"));
       break;  // one run at a time
     }
     return absl::OkStatus();

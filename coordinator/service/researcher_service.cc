@@ -65,6 +65,10 @@ grpc::Status ResearcherServiceImpl::StartRun(grpc::ServerContext* context,
   if (!peer.ok()) return ToGrpcStatus(peer.status());
   absl::StatusOr<StoredRun> run = Find(request->run_id());
   if (!run.ok()) return ToGrpcStatus(run.status());
+  if (run->state == "paused") {  // start continues a paused run
+    if (absl::Status s = rounds_->Continue(request->run_id()); !s.ok()) return ToGrpcStatus(s);
+    return ToGrpcStatus(Status(request->run_id(), response));
+  }
   if (run->state != "created") {
     return ToGrpcStatus(absl::FailedPreconditionError(
         absl::StrCat("the run is ", run->state, "; only a created run can be started")));
@@ -144,20 +148,27 @@ grpc::Status ResearcherServiceImpl::GetRunStatus(grpc::ServerContext* context,
   return ToGrpcStatus(Status(request->run_id(), response));
 }
 
-grpc::Status ResearcherServiceImpl::PauseRun(grpc::ServerContext* context, const v1::RunRef*,
-                                             v1::RunStatus*) {
+grpc::Status ResearcherServiceImpl::PauseRun(grpc::ServerContext* context,
+                                             const v1::RunRef* request,
+                                             v1::RunStatus* response) {
   absl::StatusOr<tls::Peer> peer =
       authorizer_->Authorize(*context, "tverr.v1.ResearcherService/PauseRun");
   if (!peer.ok()) return ToGrpcStatus(peer.status());
-  return ToGrpcStatus(absl::UnimplementedError("pausing a run is not implemented yet"));
+  if (absl::Status s = rounds_->Pause(request->run_id()); !s.ok()) return ToGrpcStatus(s);
+  LOG(INFO) << "run " << request->run_id().substr(0, 12) << " paused by " << peer->identity.Uri();
+  return ToGrpcStatus(Status(request->run_id(), response));
 }
 
-grpc::Status ResearcherServiceImpl::AbortRun(grpc::ServerContext* context, const v1::RunRef*,
-                                             v1::RunStatus*) {
+grpc::Status ResearcherServiceImpl::AbortRun(grpc::ServerContext* context,
+                                             const v1::RunRef* request,
+                                             v1::RunStatus* response) {
   absl::StatusOr<tls::Peer> peer =
       authorizer_->Authorize(*context, "tverr.v1.ResearcherService/AbortRun");
   if (!peer.ok()) return ToGrpcStatus(peer.status());
-  return ToGrpcStatus(absl::UnimplementedError("aborting a run is not implemented yet"));
+  if (absl::Status s = rounds_->Abort(request->run_id()); !s.ok()) return ToGrpcStatus(s);
+  LOG(INFO) << "run " << request->run_id().substr(0, 12) << " aborted by "
+            << peer->identity.Uri();
+  return ToGrpcStatus(Status(request->run_id(), response));
 }
 
 grpc::Status ResearcherServiceImpl::WatchRun(grpc::ServerContext* context,
@@ -184,7 +195,8 @@ grpc::Status ResearcherServiceImpl::WatchRun(grpc::ServerContext* context,
           r.dropped_size() ? ", dropped: " : "", r.dropped_size() ? r.dropped(0) : ""));
       if (!writer->Write(event)) return grpc::Status::OK;
     }
-    if (status.state() == "completed" || status.state() == "failed") {
+    if (status.state() == "completed" || status.state() == "failed" ||
+        status.state() == "aborted") {
       v1::RunEvent event;
       event.set_message(absl::StrCat("run ", status.state(),
                                      status.failure().empty() ? "" : ": ", status.failure()));
