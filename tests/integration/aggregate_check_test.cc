@@ -1,0 +1,146 @@
+// The committed aggregate of a networked round equals the sample-weighted
+// mean of the nodes' updates computed independently by the test: training
+// is deterministic for a seed and thread count, so the test repeats each
+// hospital's local training in-process and averages the deltas itself.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/crypto/sha256.h"
+#include "coordinator/runs/run_spec.h"
+#include "node/daemon/node_config.h"
+#include "node/daemon/node_daemon.h"
+#include "node/data/demo/demo_dataset.h"
+#include "node/data/dicom_directory_source.h"
+#include "node/trainer/demo_models.h"
+#include "node/trainer/trainer.h"
+#include "tests/integration/coordinator_fixture.h"
+#include "tests/support/subprocess.h"
+
+namespace tverr::testing {
+namespace {
+
+class AggregateCheckTest : public CoordinatorFixture {};
+
+TEST_F(AggregateCheckTest, CommittedModelIsTheWeightedMeanOfTheUpdates) {
+  node::demo::DemoOptions demo;
+  demo.out_dir = tmp_.Sub("demo");
+  demo.sites = {"oslo-uh", "bergen-hus", "tromso-unn"};
+  demo.images_per_site = 150;
+  demo.non_iid = true;
+  ASSERT_TRUE(node::demo::WriteDemoSites(demo).ok());
+  const std::string artifact_path = tmp_.Sub("lr.pt");
+  ASSERT_TRUE(node::WriteLogisticRegression(artifact_path, 1, 28, 28, 10, 9).ok());
+  std::ifstream in(artifact_path, std::ios::binary);
+  std::stringstream artifact;
+  artifact << in.rdbuf();
+
+  v1::RunSpec spec;
+  spec.set_artifact_sha256(crypto::ToHex(crypto::Sha256(artifact.str())));
+  spec.mutable_input()->set_width(28);
+  spec.mutable_input()->set_height(28);
+  spec.mutable_input()->set_channels(1);
+  for (const std::string& l : node::demo::FashionMnistLabels()) spec.add_labels(l);
+  spec.mutable_optimizer()->set_kind(v1::OptimizerSpec::SGD);
+  spec.mutable_optimizer()->set_learning_rate(0.05);
+  spec.mutable_local()->set_batch_size(16);
+  spec.mutable_local()->set_local_epochs(1);
+  spec.mutable_local()->set_threads(1);
+  spec.mutable_rounds()->set_rounds(1);
+  spec.mutable_rounds()->set_min_nodes(3);
+  spec.set_seed(21);
+  spec = coordinator::WithDefaults(spec);
+  const std::string run_id = *coordinator::RunId(spec);
+  auto reference = node::LoadTorchScriptTrainer(artifact_path, spec);
+  ASSERT_TRUE(reference.ok());
+  const tensor::TensorList initial = *(*reference)->Weights();
+
+  std::vector<std::unique_ptr<node::NodeDaemon>> daemons;
+  std::vector<std::thread> threads;
+  for (const std::string& site : demo.sites) {
+    TlsDir tls = pki_->Issue(v1::ROLE_NODE, site);
+    v1::NodeConfig config;
+    config.set_coordinator_address(target());
+    config.set_consortium("nordic");
+    config.set_state_dir(tmp_.Sub(site + "-state"));
+    config.mutable_tls()->set_cert_file(tls.cert());
+    config.mutable_tls()->set_key_file(tls.key());
+    config.mutable_tls()->set_ca_file(tls.ca());
+    config.mutable_data()->mutable_directory()->set_directory(demo.out_dir + "/" + site + "/dicom");
+    config.mutable_data()->mutable_directory()->set_manifest(demo.out_dir + "/" + site +
+                                                             "/labels.csv");
+    config.add_approved_runs(run_id);
+    auto finished = node::FinishNodeConfig(config, "test", tmp_.path());
+    ASSERT_TRUE(finished.ok()) << finished.status();
+    node::NodeDaemonOptions options;
+    options.config = *finished;
+    options.software_version = "test";
+    options.worker.data = finished->data();
+    options.worker.approved_runs = {run_id};
+    options.worker.work_dir = finished->state_dir() + "/work";
+    options.worker.cpu_cores = 1;
+    daemons.push_back(std::make_unique<node::NodeDaemon>(options));
+  }
+  for (auto& d : daemons) threads.emplace_back([&d] { d->Run(); });
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (auto& d : daemons) {
+          if (!d->connected()) return false;
+        }
+        return true;
+      },
+      absl::Seconds(30)));
+  ASSERT_TRUE(server_->StartRun(spec, artifact.str(), initial).ok());
+  ASSERT_TRUE(WaitFor([&] { return server_->Progress().state != "running"; }, absl::Seconds(120)));
+  for (auto& d : daemons) d->Stop();
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(server_->Progress().state, "completed") << server_->Progress().failure;
+  const tensor::TensorList committed = server_->GlobalModel();
+
+  // Independently: each hospital's training repeated here, then the
+  // sample-weighted mean of the deltas, in double.
+  std::vector<double> sum;
+  double total_weight = 0;
+  const uint64_t round_seed = spec.seed() * 1000003 + 1;  // as the coordinator derives it
+  for (const std::string& site : demo.sites) {
+    node::DirectorySourceOptions o;
+    o.source.set_directory(demo.out_dir + "/" + site + "/dicom");
+    o.source.set_manifest(demo.out_dir + "/" + site + "/labels.csv");
+    o.input = spec.input();
+    o.labels.assign(spec.labels().begin(), spec.labels().end());
+    o.fractions = spec.splits();
+    o.split_salt = run_id;
+    o.patient_key_secret = "";  // splits depend on the node's secret: read it from its cache
+    o.cache_dir = tmp_.Sub(site + "-state") + "/data-cache";
+    auto data = node::DicomDirectorySource::Open(o);
+    ASSERT_TRUE(data.ok()) << data.status();
+    auto trainer = node::LoadTorchScriptTrainer(artifact_path, spec);
+    ASSERT_TRUE(trainer.ok());
+    ASSERT_TRUE((*trainer)->SetWeights(initial).ok());
+    auto result = (*trainer)->Train(**data, (*data)->IndicesOf(node::Split::kTrain), round_seed);
+    ASSERT_TRUE(result.ok()) << result.status();
+    size_t k = 0;
+    for (const tensor::NamedTensor& t : result->delta) {
+      for (float v : t.values) {
+        if (sum.size() <= k) sum.push_back(0);
+        sum[k++] += static_cast<double>(result->samples) * v;
+      }
+    }
+    total_weight += static_cast<double>(result->samples);
+  }
+  size_t k = 0;
+  double max_diff = 0;
+  for (size_t t = 0; t < initial.size(); ++t) {
+    for (size_t i = 0; i < initial[t].values.size(); ++i, ++k) {
+      const float expected = static_cast<float>(initial[t].values[i] + sum[k] / total_weight);
+      max_diff = std::max(max_diff, std::abs(static_cast<double>(committed[t].values[i]) - expected));
+    }
+  }
+  EXPECT_EQ(k, sum.size());
+  EXPECT_LT(max_diff, 1e-6) << "committed model differs from the independent weighted mean";
+}
+
+}  // namespace
+}  // namespace tverr::testing
