@@ -16,13 +16,13 @@
 #include "node/data/dicom_directory_source.h"
 #include "node/trainer/demo_models.h"
 #include "node/trainer/trainer.h"
-#include "tests/integration/coordinator_fixture.h"
+#include "tests/integration/federation_fixture.h"
 #include "tests/support/subprocess.h"
 
 namespace tverr::testing {
 namespace {
 
-class AggregateCheckTest : public CoordinatorFixture {};
+class AggregateCheckTest : public FederationFixture {};
 
 TEST_F(AggregateCheckTest, CommittedModelIsTheWeightedMeanOfTheUpdates) {
   node::demo::DemoOptions demo;
@@ -60,28 +60,7 @@ TEST_F(AggregateCheckTest, CommittedModelIsTheWeightedMeanOfTheUpdates) {
   std::vector<std::unique_ptr<node::NodeDaemon>> daemons;
   std::vector<std::thread> threads;
   for (const std::string& site : demo.sites) {
-    TlsDir tls = pki_->Issue(v1::ROLE_NODE, site);
-    v1::NodeConfig config;
-    config.set_coordinator_address(target());
-    config.set_consortium("nordic");
-    config.set_state_dir(tmp_.Sub(site + "-state"));
-    config.mutable_tls()->set_cert_file(tls.cert());
-    config.mutable_tls()->set_key_file(tls.key());
-    config.mutable_tls()->set_ca_file(tls.ca());
-    config.mutable_data()->mutable_directory()->set_directory(demo.out_dir + "/" + site + "/dicom");
-    config.mutable_data()->mutable_directory()->set_manifest(demo.out_dir + "/" + site +
-                                                             "/labels.csv");
-    config.add_approved_runs(run_id);
-    auto finished = node::FinishNodeConfig(config, "test", tmp_.path());
-    ASSERT_TRUE(finished.ok()) << finished.status();
-    node::NodeDaemonOptions options;
-    options.config = *finished;
-    options.software_version = "test";
-    options.worker.data = finished->data();
-    options.worker.approved_runs = {run_id};
-    options.worker.work_dir = finished->state_dir() + "/work";
-    options.worker.cpu_cores = 1;
-    daemons.push_back(std::make_unique<node::NodeDaemon>(options));
+    daemons.push_back(TrainingDaemon(site, demo.out_dir, run_id));
   }
   for (auto& d : daemons) threads.emplace_back([&d] { d->Run(); });
   ASSERT_TRUE(WaitFor(

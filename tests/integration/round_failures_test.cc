@@ -23,7 +23,7 @@
 #include "node/data/demo/demo_dataset.h"
 #include "node/trainer/demo_models.h"
 #include "node/trainer/trainer.h"
-#include "tests/integration/coordinator_fixture.h"
+#include "tests/integration/federation_fixture.h"
 #include "tests/support/subprocess.h"
 #include "tverr/v1/node.grpc.pb.h"
 
@@ -104,10 +104,10 @@ class ManualNode {
   std::optional<v1::TrainTask> train_;
 };
 
-class RoundFailuresTest : public CoordinatorFixture {
+class RoundFailuresTest : public FederationFixture {
  protected:
   void SetUp() override {
-    CoordinatorFixture::SetUp();
+    FederationFixture::SetUp();
     node::demo::DemoOptions demo;
     demo.out_dir = tmp_.Sub("demo");
     demo.sites = {"oslo-uh"};
@@ -146,27 +146,7 @@ class RoundFailuresTest : public CoordinatorFixture {
   }
 
   std::unique_ptr<node::NodeDaemon> Daemon(const std::string& run_id) {
-    TlsDir tls = pki_->Issue(v1::ROLE_NODE, "oslo-uh");
-    v1::NodeConfig config;
-    config.set_coordinator_address(target());
-    config.set_consortium("nordic");
-    config.set_state_dir(tmp_.Sub("oslo-state"));
-    config.mutable_tls()->set_cert_file(tls.cert());
-    config.mutable_tls()->set_key_file(tls.key());
-    config.mutable_tls()->set_ca_file(tls.ca());
-    config.mutable_data()->mutable_directory()->set_directory(tmp_.Sub("demo/oslo-uh/dicom"));
-    config.mutable_data()->mutable_directory()->set_manifest(tmp_.Sub("demo/oslo-uh/labels.csv"));
-    config.add_approved_runs(run_id);
-    auto finished = node::FinishNodeConfig(config, "test", tmp_.path());
-    EXPECT_TRUE(finished.ok()) << finished.status();
-    node::NodeDaemonOptions options;
-    options.config = *finished;
-    options.software_version = "test";
-    options.worker.data = finished->data();
-    options.worker.approved_runs = {run_id};
-    options.worker.work_dir = finished->state_dir() + "/work";
-    options.worker.cpu_cores = 1;
-    return std::make_unique<node::NodeDaemon>(options);
+    return TrainingDaemon("oslo-uh", tmp_.Sub("demo"), run_id);
   }
 
   std::string artifact_path_;
