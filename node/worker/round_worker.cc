@@ -113,7 +113,11 @@ absl::StatusOr<TrainOutcome> RoundWorker::Train(const v1::TrainTask& task) {
 
 absl::StatusOr<EvalResult> RoundWorker::Evaluate(const v1::EvaluateTask& task) {
   ASSIGN_OR_RETURN(RunContext * run, Prepare(task.run_id(), task.spec(), task.global_weights()));
-  return run->trainer->Evaluate(*run->data, run->data->IndicesOf(Split::kValidation));
+  const std::vector<size_t> indices = run->data->IndicesOf(Split::kValidation);
+  // A small site may have no patient in its validation split: it reports
+  // zero examples rather than nothing, so the round need not wait for it.
+  if (indices.empty()) return EvalResult{};
+  return run->trainer->Evaluate(*run->data, indices);
 }
 
 }  // namespace tverr::node

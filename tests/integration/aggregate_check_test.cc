@@ -50,6 +50,7 @@ TEST_F(AggregateCheckTest, CommittedModelIsTheWeightedMeanOfTheUpdates) {
   spec.mutable_local()->set_threads(1);
   spec.mutable_rounds()->set_rounds(1);
   spec.mutable_rounds()->set_min_nodes(3);
+  spec.mutable_rounds()->set_phase_deadline_seconds(60);
   spec.set_seed(21);
   spec = coordinator::WithDefaults(spec);
   const std::string run_id = *coordinator::RunId(spec);
@@ -72,9 +73,11 @@ TEST_F(AggregateCheckTest, CommittedModelIsTheWeightedMeanOfTheUpdates) {
       },
       absl::Seconds(30)));
   ASSERT_TRUE(server_->StartRun(spec, artifact.str(), initial).ok());
-  ASSERT_TRUE(WaitFor([&] { return server_->Progress().state != "running"; }, absl::Seconds(120)));
+  const bool ended =
+      WaitFor([&] { return server_->Progress().state != "running"; }, absl::Seconds(120));
   for (auto& d : daemons) d->Stop();
   for (auto& t : threads) t.join();
+  ASSERT_TRUE(ended);
   ASSERT_EQ(server_->Progress().state, "completed") << server_->Progress().failure;
   const tensor::TensorList committed = server_->GlobalModel();
 

@@ -131,6 +131,21 @@ TEST_F(RoundWorkerTest, TrainsAnApprovedRunAndReturnsADeltaOfTheModelsLayout) {
   EXPECT_GT(eval->samples, 0);
 }
 
+TEST_F(RoundWorkerTest, EmptyValidationSplitEvaluatesToZeroExamples) {
+  spec_.mutable_splits()->set_train(1.0);
+  spec_.mutable_splits()->set_validation(0.0);
+  run_id_ = *runs::RunId(spec_);
+  RoundWorker worker(Options(/*approve=*/true), &fetcher_);
+  v1::EvaluateTask e;
+  e.set_run_id(run_id_);
+  *e.mutable_spec() = spec_;
+  e.set_round(1);
+  *e.mutable_global_weights() = Task().global_weights();
+  auto eval = worker.Evaluate(e);
+  ASSERT_TRUE(eval.ok()) << eval.status();
+  EXPECT_EQ(eval->samples, 0);
+}
+
 TEST_F(RoundWorkerTest, UnapprovedRunIsRefusedBeforeAnythingIsRead) {
   RoundWorker worker(Options(/*approve=*/false), &fetcher_);
   auto outcome = worker.Train(Task());
