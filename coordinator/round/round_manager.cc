@@ -15,6 +15,13 @@ UpdateUpload::~UpdateUpload() {
 }
 
 absl::Status UpdateUpload::Add(absl::string_view data) {
+  if (spool_ != nullptr) {
+    if (absl::Status s = spool_->Append(data); !s.ok()) {
+      // The update still counts; only a rebuild could not use it.
+      LOG(WARNING) << "cannot spool the update of " << node_ << ": " << s.message();
+      spool_.reset();
+    }
+  }
   absl::Status s = manager_->AddPiece(node_, round_, data);
   if (!s.ok()) {
     done_ = true;
@@ -25,7 +32,13 @@ absl::Status UpdateUpload::Add(absl::string_view data) {
 
 absl::Status UpdateUpload::Finish() {
   done_ = true;
-  return manager_->FinishUpdate(node_, round_, samples_, loss_);
+  bool spooled = false;
+  if (spool_ != nullptr) {
+    absl::Status kept = spool_->Keep();
+    if (!kept.ok()) LOG(WARNING) << "cannot spool the update of " << node_ << ": " << kept.message();
+    spooled = kept.ok();
+  }
+  return manager_->FinishUpdate(node_, round_, samples_, loss_, spooled);
 }
 
 absl::Status RoundManager::StartRun(const std::string& run_id, const v1::RunSpec& spec,
@@ -113,6 +126,8 @@ void RoundManager::StartRound(absl::Time now) {
   round_ = std::make_unique<RoundState>(options, *participants, now);
   streams_.clear();
   contributions_.clear();
+  spooled_.clear();
+  if (spool_ != nullptr) spool_->Clear();
   evaluations_.clear();
   for (const std::string& node : *participants) {
     v1::Task task;
@@ -169,7 +184,9 @@ absl::Status RoundManager::Abort(const std::string& run_id) {
   round_.reset();
   aggregator_.reset();
   contributions_.clear();
+  spooled_.clear();
   evaluations_.clear();
+  if (spool_ != nullptr) spool_->Clear();
   pause_requested_ = false;
   state_ = "aborted";
   failure_ = "aborted by a researcher";
@@ -202,9 +219,18 @@ void RoundManager::FinishRound(absl::Time now) {
   streams_.clear();
   optimizer_before_ = optimizer_state_;
   absl::StatusOr<tensor::TensorList> next = aggregator_->Finish();
+  if (absl::IsAborted(next.status())) {
+    // An update broke off after part of it had been folded: add the
+    // committed updates again from the spool.
+    LOG(WARNING) << "round " << round_->round() << ": " << next.status().message();
+    if (absl::Status rebuilt = RebuildAggregate(); !rebuilt.ok()) {
+      round_->Fail(absl::StrCat("aggregation failed: ", next.status().message(),
+                                "; the rebuild failed: ", rebuilt.message()));
+      return;
+    }
+    next = aggregator_->Finish();
+  }
   if (!next.ok()) {
-    // A partly folded update that broke off needs a rebuild from the
-    // committed uploads, which this version does not keep: retry the round.
     round_->Fail(absl::StrCat("aggregation failed: ", next.status().message()));
     return;
   }
@@ -233,6 +259,27 @@ void RoundManager::FinishRound(absl::Time now) {
       round_->Drop(node, absl::StrCat("could not send the evaluation: ", s.message()), now);
     }
   }
+}
+
+absl::Status RoundManager::RebuildAggregate() {
+  if (spool_ == nullptr) return absl::FailedPreconditionError("no update spool is configured");
+  const std::vector<std::string> nodes = aggregator_->committed_nodes();
+  for (const std::string& node : nodes) {
+    if (!spooled_.count(node)) {
+      return absl::FailedPreconditionError(absl::StrCat("the update of ", node, " was not spooled"));
+    }
+  }
+  RETURN_IF_ERROR(aggregator_->Begin(global_));
+  for (const std::string& node : nodes) {
+    ASSIGN_OR_RETURN(std::unique_ptr<StreamingUpdate> stream,
+                     StreamingUpdate::Start(*aggregator_, node, contributions_.at(node).first));
+    RETURN_IF_ERROR(spool_->Read(node, round_->round(), 4 << 20,
+                                 [&](absl::string_view piece) { return stream->Add(piece); }));
+    RETURN_IF_ERROR(stream->Commit());
+  }
+  LOG(INFO) << "round " << round_->round() << ": aggregate rebuilt from " << nodes.size()
+            << " spooled update(s)";
+  return absl::OkStatus();
 }
 
 void RoundManager::CommitRound(absl::Time now) {
@@ -346,7 +393,9 @@ void RoundManager::EndRound(bool committed, absl::Time now) {
   aggregator_.reset();
   streams_.clear();
   contributions_.clear();
+  spooled_.clear();
   evaluations_.clear();
+  if (spool_ != nullptr) spool_->Clear();
 }
 
 absl::StatusOr<std::unique_ptr<UpdateUpload>> RoundManager::BeginUpdate(
@@ -375,9 +424,21 @@ absl::StatusOr<std::unique_ptr<UpdateUpload>> RoundManager::BeginUpdate(
   }
   ASSIGN_OR_RETURN(std::unique_ptr<StreamingUpdate> stream,
                    StreamingUpdate::Start(*aggregator_, node, static_cast<double>(samples)));
+  std::unique_ptr<UpdateSpool::Writer> spool;
+  if (spool_ != nullptr) {
+    absl::StatusOr<std::unique_ptr<UpdateSpool::Writer>> writer =
+        spool_->Create(node, header.round());
+    if (writer.ok()) {
+      spool = std::move(*writer);
+    } else {
+      LOG(WARNING) << "cannot spool the update of " << node << ": " << writer.status().message();
+    }
+  }
   streams_[node] = std::move(stream);
-  return std::unique_ptr<UpdateUpload>(new UpdateUpload(
-      this, node, header.round(), static_cast<double>(samples), header.update().train_loss()));
+  return std::unique_ptr<UpdateUpload>(new UpdateUpload(this, node, header.round(),
+                                                        static_cast<double>(samples),
+                                                        header.update().train_loss(),
+                                                        std::move(spool)));
 }
 
 absl::Status RoundManager::AddPiece(const std::string& node, uint64_t round,
@@ -391,7 +452,7 @@ absl::Status RoundManager::AddPiece(const std::string& node, uint64_t round,
 }
 
 absl::Status RoundManager::FinishUpdate(const std::string& node, uint64_t round, double samples,
-                                        double loss) {
+                                        double loss, bool spooled) {
   absl::MutexLock lock(&mu_);
   auto it = streams_.find(node);
   if (round_ == nullptr || round_->round() != round || it == streams_.end()) {
@@ -405,6 +466,7 @@ absl::Status RoundManager::FinishUpdate(const std::string& node, uint64_t round,
     return s;
   }
   contributions_[node] = {samples, loss};
+  if (spooled) spooled_.insert(node);
   return round_->UpdateCommitted(node, now);
 }
 

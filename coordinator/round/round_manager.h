@@ -4,8 +4,8 @@
 // arrive (via BeginUpdate from the upload handler), handles deadlines and
 // dropouts through RoundState, and commits the new global model.
 //
-// This version keeps its state in memory (persistence, resume and
-// federated evaluation come next; see docs/rounds.md). One run at a time.
+// Durability goes through the hooks (persist_commit, persist_state); see
+// docs/rounds.md. One run at a time.
 // Thread-safe: one mutex; Step() is called periodically by a driver
 // thread, BeginUpdate/Add/Finish from gRPC handler threads.
 #ifndef TVERR_COORDINATOR_ROUND_ROUND_MANAGER_H_
@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include "coordinator/aggregation/server_optimizer.h"
 #include "coordinator/aggregation/streaming_update.h"
 #include "coordinator/round/round_state.h"
+#include "coordinator/round/update_spool.h"
 #include "tverr/v1/node.pb.h"
 #include "tverr/v1/run.pb.h"
 
@@ -90,19 +92,29 @@ class UpdateUpload {
  private:
   friend class RoundManager;
   UpdateUpload(RoundManager* manager, std::string node, uint64_t round, double samples,
-               double loss)
-      : manager_(manager), node_(std::move(node)), round_(round), samples_(samples), loss_(loss) {}
+               double loss, std::unique_ptr<UpdateSpool::Writer> spool)
+      : manager_(manager),
+        node_(std::move(node)),
+        round_(round),
+        samples_(samples),
+        loss_(loss),
+        spool_(std::move(spool)) {}
   RoundManager* manager_;
   std::string node_;
   uint64_t round_;
   double samples_;
   double loss_;
+  std::unique_ptr<UpdateSpool::Writer> spool_;  // null: not spooled
   bool done_ = false;
 };
 
 class RoundManager {
  public:
-  explicit RoundManager(RoundManagerHooks hooks) : hooks_(std::move(hooks)) {}
+  // `spool` (optional) keeps the round's updates on disk so that a round
+  // whose running sum was spoilt by an update that broke off part-way can
+  // be rebuilt; without it such a round fails and is retried.
+  explicit RoundManager(RoundManagerHooks hooks, std::unique_ptr<UpdateSpool> spool = nullptr)
+      : hooks_(std::move(hooks)), spool_(std::move(spool)) {}
 
   // Starts `spec` (validated, with defaults; `run_id` its id) from
   // `initial` weights; publishes the artifact. FAILED_PRECONDITION while
@@ -156,10 +168,14 @@ class RoundManager {
   void CommitRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndRound(bool committed, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status AddPiece(const std::string& node, uint64_t round, absl::string_view data);
-  absl::Status FinishUpdate(const std::string& node, uint64_t round, double samples, double loss);
+  absl::Status FinishUpdate(const std::string& node, uint64_t round, double samples, double loss,
+                            bool spooled);
+  // Re-adds the committed updates from the spool after a spoilt sum.
+  absl::Status RebuildAggregate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AbortUpdate(const std::string& node, uint64_t round, const std::string& reason);
 
   const RoundManagerHooks hooks_;
+  const std::unique_ptr<UpdateSpool> spool_;
   mutable absl::Mutex mu_;
   std::string run_id_ ABSL_GUARDED_BY(mu_);
   v1::RunSpec spec_ ABSL_GUARDED_BY(mu_);
@@ -177,6 +193,7 @@ class RoundManager {
   std::unique_ptr<Aggregator> aggregator_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<StreamingUpdate>> streams_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::pair<double, double>> contributions_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> spooled_ ABSL_GUARDED_BY(mu_);  // committed updates kept on disk
   // The aggregated model waiting for its evaluation and commit.
   tensor::TensorList next_global_ ABSL_GUARDED_BY(mu_);
   crypto::Sha256Digest next_digest_ ABSL_GUARDED_BY(mu_){};

@@ -81,7 +81,9 @@ class CoordinatorServerImpl final : public CoordinatorServer {
         LOG(ERROR) << "cannot record the state of run " << run_id << ": " << s;
       }
     };
-    rounds_ = std::make_unique<RoundManager>(std::move(hooks));
+    ASSIGN_OR_RETURN(std::unique_ptr<UpdateSpool> spool,
+                     UpdateSpool::Open(config.state_dir() + "/spool"));
+    rounds_ = std::make_unique<RoundManager>(std::move(hooks), std::move(spool));
     RETURN_IF_ERROR(ResumeRuns());
     node_service_ = std::make_unique<NodeServiceImpl>(node_options, authorizer_.get(),
                                                       registry_.get(), &sessions_,

@@ -1,0 +1,144 @@
+// RoundManager with in-memory hooks: rounds driven by hand (Step, uploads
+// as byte pieces), no network. The networked rounds are covered by the
+// integration tests.
+#include "coordinator/round/round_manager.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <limits>
+
+#include "coordinator/runs/run_spec.h"
+#include "common/tensor/tensor_codec.h"
+#include "tests/support/temp_dir.h"
+
+namespace tverr::coordinator {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+constexpr char kArtifact[] = "a model artifact";
+const std::vector<std::string> kNodes = {"a", "b", "c"};
+
+tensor::TensorList Weights(float value) {
+  return {{"w", {50, 20}, std::vector<float>(1000, value)}, {"b", {20}, std::vector<float>(20, value)}};
+}
+
+class RoundManagerTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<RoundManager> Manager(bool spool) {
+    RoundManagerHooks hooks;
+    hooks.online_nodes = [] { return kNodes; };
+    hooks.send_task = [this](const std::string& node, v1::Task task) {
+      tasks_[node].push_back(task);
+      return absl::OkStatus();
+    };
+    hooks.publish = [](v1::PayloadKind, absl::string_view data) {
+      return absl::StatusOr<crypto::Sha256Digest>(crypto::Sha256(data));
+    };
+    std::unique_ptr<UpdateSpool> s;
+    if (spool) s = std::move(UpdateSpool::Open(tmp_.Sub("spool"))).value();
+    return std::make_unique<RoundManager>(std::move(hooks), std::move(s));
+  }
+
+  v1::RunSpec Spec() {
+    v1::RunSpec spec;
+    spec.set_artifact_sha256(crypto::ToHex(crypto::Sha256(kArtifact)));
+    spec.mutable_rounds()->set_rounds(2);
+    spec.mutable_rounds()->set_min_nodes(2);
+    spec.mutable_rounds()->set_max_retries(0);
+    spec.mutable_rounds()->set_evaluate_every(0);
+    return WithDefaults(spec);
+  }
+
+  static v1::TransferHeader Header(uint64_t samples) {
+    v1::TransferHeader header;
+    header.set_kind(v1::PAYLOAD_KIND_WEIGHT_UPDATE);
+    header.set_run_id(std::string(64, 'f'));
+    header.set_round(1);
+    header.mutable_update()->set_samples(samples);
+    return header;
+  }
+
+  // Uploads `delta` in pieces of 1000 bytes; stops (the upload breaks off)
+  // after `stop_after` bytes if that is smaller than the whole.
+  static void Upload(RoundManager& m, const std::string& node, uint64_t samples,
+                     const tensor::TensorList& delta, size_t stop_after = SIZE_MAX) {
+    auto upload = m.BeginUpdate(node, Header(samples));
+    ASSERT_TRUE(upload.ok()) << upload.status();
+    const std::string bytes = tensor::Encode(delta);
+    for (size_t i = 0; i < bytes.size() && i < stop_after; i += 1000) {
+      ASSERT_TRUE((*upload)->Add(absl::string_view(bytes).substr(i, 1000)).ok());
+    }
+    if (stop_after >= bytes.size()) ASSERT_TRUE((*upload)->Finish().ok());
+  }
+
+  tverr::testing::TempDir tmp_;
+  std::map<std::string, std::vector<v1::Task>> tasks_;
+};
+
+TEST_F(RoundManagerTest, UpdateBrokenOffAfterPartialFoldIsRebuiltFromTheSpool) {
+  auto m = Manager(/*spool=*/true);
+  const absl::Time now = absl::Now();
+  ASSERT_TRUE(m->StartRun(std::string(64, 'f'), Spec(), kArtifact, Weights(1), now).ok());
+  ASSERT_EQ(tasks_.size(), 3u);
+  Upload(*m, "a", 10, Weights(0.5f));
+  // b's upload breaks off half-way: part of it is already in the sum.
+  Upload(*m, "b", 1000, Weights(100), /*stop_after=*/2000);
+  Upload(*m, "c", 30, Weights(-1));
+  m->Step(now);
+  RunProgress p = m->Progress();
+  ASSERT_EQ(p.committed_round, 1u) << p.failure;
+  ASSERT_EQ(p.history.size(), 1u);
+  EXPECT_THAT(p.history[0].contributors, UnorderedElementsAre("a", "c"));
+  EXPECT_THAT(p.history[0].dropped.at("b"), HasSubstr("broke off"));
+  EXPECT_EQ(p.history[0].samples, 40u);
+  // FedAvg: 1 + (10 * 0.5 + 30 * -1) / 40.
+  const float expected = 1.0f + (10 * 0.5f + 30 * -1.0f) / 40;
+  for (const tensor::NamedTensor& t : m->Global()) {
+    for (float v : t.values) ASSERT_NEAR(v, expected, 1e-6) << t.name;
+  }
+  // Round 2 starts on the committed model; the spool is empty again.
+  m->Step(now);
+  EXPECT_EQ(m->Progress().phase, RoundPhase::kTraining);
+  EXPECT_TRUE(std::filesystem::is_empty(tmp_.Sub("spool")));
+}
+
+TEST_F(RoundManagerTest, WithoutASpoolTheSpoiltRoundFails) {
+  auto m = Manager(/*spool=*/false);
+  const absl::Time now = absl::Now();
+  ASSERT_TRUE(m->StartRun(std::string(64, 'f'), Spec(), kArtifact, Weights(1), now).ok());
+  Upload(*m, "a", 10, Weights(0.5f));
+  Upload(*m, "b", 1000, Weights(100), /*stop_after=*/2000);
+  Upload(*m, "c", 30, Weights(-1));
+  m->Step(now);
+  RunProgress p = m->Progress();
+  EXPECT_EQ(p.committed_round, 0u);
+  EXPECT_EQ(p.state, "failed");
+  EXPECT_THAT(p.failure, HasSubstr("rebuild"));
+}
+
+TEST_F(RoundManagerTest, UpdateRejectedInItsFirstPieceNeedsNoRebuild) {
+  auto m = Manager(/*spool=*/false);
+  const absl::Time now = absl::Now();
+  ASSERT_TRUE(m->StartRun(std::string(64, 'f'), Spec(), kArtifact, Weights(1), now).ok());
+  Upload(*m, "a", 10, Weights(0.5f));
+  tensor::TensorList nan = Weights(0);
+  nan[0].values[0] = std::numeric_limits<float>::quiet_NaN();
+  auto upload = m->BeginUpdate("b", Header(10));
+  ASSERT_TRUE(upload.ok());
+  EXPECT_THAT((*upload)->Add(tensor::Encode(nan)).message(), HasSubstr("not finite"));
+  Upload(*m, "c", 10, Weights(1.5f));
+  m->Step(now);
+  RunProgress p = m->Progress();
+  ASSERT_EQ(p.committed_round, 1u) << p.failure;
+  EXPECT_THAT(p.history[0].dropped.at("b"), HasSubstr("not finite"));
+  for (const tensor::NamedTensor& t : m->Global()) {
+    for (float v : t.values) ASSERT_NEAR(v, 2.0f, 1e-6);
+  }
+}
+
+}  // namespace
+}  // namespace tverr::coordinator
