@@ -3,14 +3,20 @@
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/client_context.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <fstream>
+#include <iostream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status/grpc_status.h"
+#include "absl/time/clock.h"
 #include "coordinator/flctl/connection.h"
+#include "coordinator/flctl/progress_view.h"
 #include "tverr/v1/researcher.grpc.pb.h"
 
 namespace tverr::flctl {
@@ -22,7 +28,8 @@ constexpr char kUsage[] =
     "       flctl run pause RUN_ID        (after the round in progress)\n"
     "       flctl run abort RUN_ID        (drops the round in progress)\n"
     "       flctl run status RUN_ID [--format table|json]\n"
-    "       flctl run watch RUN_ID\n"
+    "       flctl run watch RUN_ID [--progress auto|bars|lines|none]\n"
+    "           round and per-node progress: bars on a terminal, state lines otherwise\n"
     "       flctl run report RUN_ID [--format csv|json] [--out FILE]\n"
     "           per-round and per-site metrics (csv: one row per round and site)\n"
     "connection: --coordinator host:port --tls_dir DIR (or TVERR_COORDINATOR, TVERR_TLS_DIR)\n";
@@ -68,7 +75,7 @@ int RunRunCommand(const std::vector<std::string>& argv, std::ostream& out, std::
   }
   const std::string sub = argv[0];
   std::set<std::string> options = ConnectionOptions();
-  options.insert({"spec", "artifact", "initial_weights", "format", "out"});
+  options.insert({"spec", "artifact", "initial_weights", "format", "out", "progress"});
   absl::StatusOr<Args> args =
       ParseArgs(std::vector<std::string>(argv.begin() + 1, argv.end()), options);
   if (!args.ok()) {
@@ -174,14 +181,38 @@ int RunRunCommand(const std::vector<std::string>& argv, std::ostream& out, std::
     }
     return 0;
   }
-  // watch: events until the run ends.
+  // watch: events until the run ends, with the round's progress as bars
+  // on a terminal, as state-change lines otherwise.
+  std::string mode = args->Get("progress", "auto");
+  if (mode == "auto") mode = &out == &std::cout && ::isatty(STDOUT_FILENO) ? "bars" : "lines";
+  if (mode != "bars" && mode != "lines" && mode != "none") {
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat("--progress: '", mode, "' is not one of auto, bars, lines, none")));
+  }
   grpc::ClientContext ctx;
   auto reader = stub->WatchRun(&ctx, ref);
   v1::RunEvent event;
   std::string last;
+  size_t drawn = 0;  // lines of the progress block on screen
+  std::map<std::string, std::string> seen;
   while (reader->Read(&event)) {
-    out << event.message() << std::endl;
-    last = event.message();
+    if (mode == "bars") {
+      for (; drawn > 0; --drawn) out << "\033[1A\033[2K";
+    }
+    if (!event.message().empty()) {
+      out << event.message() << "\n";
+      last = event.message();
+    }
+    if (mode == "lines") {
+      for (const std::string& line : StateChanges(event.status(), &seen)) out << line << "\n";
+    }
+    if (mode == "bars") {
+      for (const std::string& line : RenderRoundProgress(event.status(), absl::Now())) {
+        out << line << "\n";
+        ++drawn;
+      }
+    }
+    out.flush();
   }
   grpc::Status s = reader->Finish();
   if (!s.ok()) return fail(FromGrpcStatus(s));

@@ -2,6 +2,8 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 #include "common/tensor/tensor_codec.h"
@@ -38,7 +40,7 @@ absl::Status UpdateUpload::Finish() {
     if (!kept.ok()) LOG(WARNING) << "cannot spool the update of " << node_ << ": " << kept.message();
     spooled = kept.ok();
   }
-  return manager_->FinishUpdate(node_, round_, samples_, loss_, spooled);
+  return manager_->FinishUpdate(node_, round_, info_, spooled);
 }
 
 absl::Status RoundManager::StartRun(const std::string& run_id, const v1::RunSpec& spec,
@@ -124,6 +126,8 @@ void RoundManager::StartRound(absl::Time now) {
   const uint32_t every = spec_.rounds().evaluate_every();
   options.evaluate = round == spec_.rounds().rounds() || (every > 0 && round % every == 0);
   round_ = std::make_unique<RoundState>(options, *participants, now);
+  round_started_ = now;
+  activity_.clear();
   streams_.clear();
   contributions_.clear();
   spooled_.clear();
@@ -272,7 +276,8 @@ absl::Status RoundManager::RebuildAggregate() {
   RETURN_IF_ERROR(aggregator_->Begin(global_));
   for (const std::string& node : nodes) {
     ASSIGN_OR_RETURN(std::unique_ptr<StreamingUpdate> stream,
-                     StreamingUpdate::Start(*aggregator_, node, contributions_.at(node).first));
+                     StreamingUpdate::Start(*aggregator_, node,
+                                          static_cast<double>(contributions_.at(node).samples())));
     RETURN_IF_ERROR(spool_->Read(node, round_->round(), 4 << 20,
                                  [&](absl::string_view piece) { return stream->Add(piece); }));
     RETURN_IF_ERROR(stream->Commit());
@@ -303,7 +308,7 @@ void RoundManager::CommitRound(absl::Time now) {
     record.round = round_->round();
     record.contributors = round_->contributors();
     record.global_sha256 = crypto::ToHex(next_digest_);
-    for (const auto& [node, c] : contributions_) record.samples += static_cast<uint64_t>(c.first);
+    for (const auto& [node, c] : contributions_) record.samples += c.samples();
     double correct = 0;
     for (const auto& [node, e] : evaluations_) {
       record.evaluation_samples += e.samples();
@@ -314,7 +319,9 @@ void RoundManager::CommitRound(absl::Time now) {
       record.pooled_accuracy = correct / static_cast<double>(record.evaluation_samples);
     }
     double loss = 0;
-    for (const auto& [node, c] : contributions_) loss += c.first * c.second;
+    for (const auto& [node, c] : contributions_) {
+      loss += static_cast<double>(c.samples()) * c.train_loss();
+    }
     if (record.samples > 0) record.mean_train_loss = loss / static_cast<double>(record.samples);
     if (absl::Status s = hooks_.persist_commit(run_id_, record, optimizer_hex); !s.ok()) {
       optimizer_state_ = optimizer_before_;
@@ -345,15 +352,16 @@ absl::Status RoundManager::EvaluationReceived(const std::string& node,
 }
 
 void RoundManager::EndRound(bool committed, absl::Time now) {
-  (void)now;
   RoundRecord record;
   record.round = round_->round();
   record.contributors = round_->contributors();
   record.dropped = round_->dropped();
+  record.duration_seconds = absl::ToDoubleSeconds(now - round_started_);
   double loss = 0;
   for (const auto& [node, c] : contributions_) {
-    record.samples += static_cast<uint64_t>(c.first);
-    loss += c.first * c.second;
+    record.samples += c.samples();
+    loss += static_cast<double>(c.samples()) * c.train_loss();
+    record.max_train_seconds = std::max(record.max_train_seconds, c.train_seconds());
   }
   if (record.samples > 0) record.mean_train_loss = loss / static_cast<double>(record.samples);
   record.evaluations = evaluations_;
@@ -395,6 +403,7 @@ void RoundManager::EndRound(bool committed, absl::Time now) {
   contributions_.clear();
   spooled_.clear();
   evaluations_.clear();
+  activity_.clear();
   if (spool_ != nullptr) spool_->Clear();
 }
 
@@ -435,10 +444,11 @@ absl::StatusOr<std::unique_ptr<UpdateUpload>> RoundManager::BeginUpdate(
     }
   }
   streams_[node] = std::move(stream);
-  return std::unique_ptr<UpdateUpload>(new UpdateUpload(this, node, header.round(),
-                                                        static_cast<double>(samples),
-                                                        header.update().train_loss(),
-                                                        std::move(spool)));
+  Activity& activity = activity_[node];
+  activity.upload_done = 0;
+  activity.upload_total = header.total_size();
+  return std::unique_ptr<UpdateUpload>(
+      new UpdateUpload(this, node, header.round(), header.update(), std::move(spool)));
 }
 
 absl::Status RoundManager::AddPiece(const std::string& node, uint64_t round,
@@ -448,11 +458,12 @@ absl::Status RoundManager::AddPiece(const std::string& node, uint64_t round,
   if (round_ == nullptr || round_->round() != round || it == streams_.end()) {
     return absl::FailedPreconditionError("the round closed during the upload");
   }
+  activity_[node].upload_done += data.size();
   return it->second->Add(data);
 }
 
-absl::Status RoundManager::FinishUpdate(const std::string& node, uint64_t round, double samples,
-                                        double loss, bool spooled) {
+absl::Status RoundManager::FinishUpdate(const std::string& node, uint64_t round,
+                                        const v1::UpdateInfo& info, bool spooled) {
   absl::MutexLock lock(&mu_);
   auto it = streams_.find(node);
   if (round_ == nullptr || round_->round() != round || it == streams_.end()) {
@@ -465,7 +476,7 @@ absl::Status RoundManager::FinishUpdate(const std::string& node, uint64_t round,
     round_->Drop(node, absl::StrCat("update rejected: ", s.message()), now);
     return s;
   }
-  contributions_[node] = {samples, loss};
+  contributions_[node] = info;
   if (spooled) spooled_.insert(node);
   return round_->UpdateCommitted(node, now);
 }
@@ -484,6 +495,72 @@ void RoundManager::NodeLost(const std::string& node, absl::Time now) {
   round_->Drop(node, "disconnected", now);
 }
 
+absl::Status RoundManager::ProgressReceived(const std::string& node,
+                                            const v1::TaskProgress& progress) {
+  absl::MutexLock lock(&mu_);
+  if (round_ == nullptr || progress.run_id() != run_id_ || progress.round() != round_->round()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "run ", progress.run_id(), " round ", progress.round(), " is not in progress"));
+  }
+  const std::vector<std::string>& participants = round_->participants();
+  if (std::find(participants.begin(), participants.end(), node) == participants.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(node, " is not a participant of round ", progress.round()));
+  }
+  if (progress.done() > progress.total()) {
+    return absl::InvalidArgumentError("progress: done is larger than total");
+  }
+  activity_[node].last = progress;
+  return absl::OkStatus();
+}
+
+v1::RoundProgress RoundManager::CurrentRound() const {
+  v1::RoundProgress current;
+  current.set_round(round_->round());
+  current.set_phase(RoundPhaseName(round_->phase()));
+  current.set_deadline_unix_millis(absl::ToUnixMillis(round_->deadline()));
+  const std::vector<std::string> evaluated = round_->evaluated();
+  std::vector<std::string> sites = round_->participants();
+  std::sort(sites.begin(), sites.end());
+  for (const std::string& site : sites) {
+    v1::NodeProgress* n = current.add_nodes();
+    n->set_site(site);
+    const auto a = activity_.find(site);
+    const Activity none;
+    const Activity& activity = a == activity_.end() ? none : a->second;
+    const v1::TaskProgress& last = activity.last;
+    if (last.stage() == v1::TaskProgress::STAGE_TRAINING) {
+      n->set_train_done(last.done());
+      n->set_train_total(last.total());
+    }
+    if (last.stage() == v1::TaskProgress::STAGE_EVALUATING) {
+      n->set_eval_done(last.done());
+      n->set_eval_total(last.total());
+    }
+    n->set_upload_done(activity.upload_done);
+    n->set_upload_total(activity.upload_total);
+    const auto dropped = round_->dropped().find(site);
+    if (dropped != round_->dropped().end()) {
+      n->set_state("dropped");
+      n->set_reason(dropped->second);
+    } else if (std::find(evaluated.begin(), evaluated.end(), site) != evaluated.end()) {
+      n->set_state("evaluated");
+    } else if (contributions_.count(site)) {
+      n->set_state(last.stage() == v1::TaskProgress::STAGE_EVALUATING ? "evaluating"
+                                                                       : "submitted");
+    } else if (activity.upload_done > 0) {
+      n->set_state("uploading");
+    } else if (last.stage() == v1::TaskProgress::STAGE_TRAINING) {
+      n->set_state("training");
+    } else if (last.stage() == v1::TaskProgress::STAGE_PREPARING) {
+      n->set_state("preparing");
+    } else {
+      n->set_state("waiting");
+    }
+  }
+  return current;
+}
+
 RunProgress RoundManager::Progress() const {
   absl::MutexLock lock(&mu_);
   RunProgress p;
@@ -491,7 +568,10 @@ RunProgress RoundManager::Progress() const {
   p.state = state_;
   p.failure = failure_;
   p.committed_round = committed_round_;
-  if (round_) p.phase = round_->phase();
+  if (round_) {
+    p.phase = round_->phase();
+    p.current = CurrentRound();
+  }
   p.history = history_;
   return p;
 }

@@ -31,6 +31,7 @@
 #include "coordinator/round/round_state.h"
 #include "coordinator/round/update_spool.h"
 #include "tverr/v1/node.pb.h"
+#include "tverr/v1/researcher.pb.h"
 #include "tverr/v1/run.pb.h"
 
 namespace tverr::coordinator {
@@ -67,6 +68,10 @@ struct RoundRecord {
   bool evaluated = false;
   double pooled_accuracy = 0;  // over all reporting sites' examples
   uint64_t evaluation_samples = 0;
+  // Selection to commit (this process), and the longest local training
+  // among the contributors (as they reported it).
+  double duration_seconds = 0;
+  double max_train_seconds = 0;
 };
 
 struct RunProgress {
@@ -75,6 +80,8 @@ struct RunProgress {
   std::string failure;
   uint64_t committed_round = 0;
   std::optional<RoundPhase> phase;  // of the round in progress
+  // The round in progress, per participant.
+  std::optional<v1::RoundProgress> current;
   std::vector<RoundRecord> history;
 };
 
@@ -91,19 +98,17 @@ class UpdateUpload {
 
  private:
   friend class RoundManager;
-  UpdateUpload(RoundManager* manager, std::string node, uint64_t round, double samples,
-               double loss, std::unique_ptr<UpdateSpool::Writer> spool)
+  UpdateUpload(RoundManager* manager, std::string node, uint64_t round, v1::UpdateInfo info,
+               std::unique_ptr<UpdateSpool::Writer> spool)
       : manager_(manager),
         node_(std::move(node)),
         round_(round),
-        samples_(samples),
-        loss_(loss),
+        info_(std::move(info)),
         spool_(std::move(spool)) {}
   RoundManager* manager_;
   std::string node_;
   uint64_t round_;
-  double samples_;
-  double loss_;
+  v1::UpdateInfo info_;
   std::unique_ptr<UpdateSpool::Writer> spool_;  // null: not spooled
   bool done_ = false;
 };
@@ -154,6 +159,11 @@ class RoundManager {
   // the round is not evaluating or did not ask this node.
   absl::Status EvaluationReceived(const std::string& node, const v1::EvaluationReport& report);
 
+  // A node's progress on its task of the round in progress (kept for
+  // Progress()). FAILED_PRECONDITION for another run or round, or a node
+  // that is not a participant.
+  absl::Status ProgressReceived(const std::string& node, const v1::TaskProgress& progress);
+
   // A node's stream closed: it is dropped from the open round.
   void NodeLost(const std::string& node, absl::Time now);
 
@@ -168,8 +178,9 @@ class RoundManager {
   void CommitRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndRound(bool committed, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status AddPiece(const std::string& node, uint64_t round, absl::string_view data);
-  absl::Status FinishUpdate(const std::string& node, uint64_t round, double samples, double loss,
+  absl::Status FinishUpdate(const std::string& node, uint64_t round, const v1::UpdateInfo& info,
                             bool spooled);
+  v1::RoundProgress CurrentRound() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Re-adds the committed updates from the spool after a spoilt sum.
   absl::Status RebuildAggregate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AbortUpdate(const std::string& node, uint64_t round, const std::string& reason);
@@ -192,7 +203,16 @@ class RoundManager {
   std::unique_ptr<RoundState> round_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Aggregator> aggregator_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<StreamingUpdate>> streams_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, std::pair<double, double>> contributions_ ABSL_GUARDED_BY(mu_);
+  // Committed updates of the open round: what the node reported with them.
+  std::map<std::string, v1::UpdateInfo> contributions_ ABSL_GUARDED_BY(mu_);
+  absl::Time round_started_ ABSL_GUARDED_BY(mu_);
+  // What each participant of the open round is doing.
+  struct Activity {
+    v1::TaskProgress last;  // the node's latest report
+    uint64_t upload_done = 0;
+    uint64_t upload_total = 0;
+  };
+  std::map<std::string, Activity> activity_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> spooled_ ABSL_GUARDED_BY(mu_);  // committed updates kept on disk
   // The aggregated model waiting for its evaluation and commit.
   tensor::TensorList next_global_ ABSL_GUARDED_BY(mu_);

@@ -246,4 +246,15 @@ grpc::Status NodeServiceImpl::ReportEvaluation(grpc::ServerContext* context,
   return ToGrpcStatus(s);
 }
 
+grpc::Status NodeServiceImpl::ReportProgress(grpc::ServerContext* context,
+                                             const v1::TaskProgress* request,
+                                             v1::ProgressAck* /*response*/) {
+  absl::StatusOr<tls::Peer> peer =
+      authorizer_->Authorize(*context, "tverr.v1.NodeService/ReportProgress");
+  if (!peer.ok()) return ToGrpcStatus(peer.status());
+  if (rounds_ == nullptr) return ToGrpcStatus(absl::UnavailableError("no run is open"));
+  // Refusals are routine (a report racing the end of a round): no log.
+  return ToGrpcStatus(rounds_->ProgressReceived(peer->identity.Uri(), *request));
+}
+
 }  // namespace tverr::coordinator

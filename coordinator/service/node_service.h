@@ -55,6 +55,8 @@ class NodeServiceImpl final : public v1::NodeService::Service {
   grpc::Status ReportEvaluation(grpc::ServerContext* context,
                                 const v1::EvaluationReport* request,
                                 v1::EvaluationAck* response) override;
+  grpc::Status ReportProgress(grpc::ServerContext* context, const v1::TaskProgress* request,
+                              v1::ProgressAck* response) override;
 
  private:
   const NodeServiceOptions options_;

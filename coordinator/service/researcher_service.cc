@@ -113,6 +113,7 @@ absl::Status ResearcherServiceImpl::Status(const std::string& run_id, v1::RunSta
   out->set_failure(p.failure);
   out->set_committed_round(p.committed_round);
   if (p.phase) out->set_phase(RoundPhaseName(*p.phase));
+  if (p.current) *out->mutable_current() = *p.current;
   for (const RoundRecord& r : p.history) {
     v1::RoundSummary* s = out->add_rounds();
     s->set_round(r.round);
@@ -124,6 +125,8 @@ absl::Status ResearcherServiceImpl::Status(const std::string& run_id, v1::RunSta
     s->set_evaluated(r.evaluated);
     s->set_pooled_accuracy(r.pooled_accuracy);
     s->set_evaluation_samples(r.evaluation_samples);
+    s->set_duration_seconds(r.duration_seconds);
+    s->set_max_train_seconds(r.max_train_seconds);
     for (const auto& [node, e] : r.evaluations) {
       v1::SiteMetrics* m = s->add_sites();
       m->set_site(node);
@@ -177,8 +180,11 @@ grpc::Status ResearcherServiceImpl::WatchRun(grpc::ServerContext* context,
   absl::StatusOr<tls::Peer> peer =
       authorizer_->Authorize(*context, "tverr.v1.ResearcherService/WatchRun");
   if (!peer.ok()) return ToGrpcStatus(peer.status());
-  // One event per committed round and at the end; checked twice a second.
+  // An event with a message per committed round and at the end, and one
+  // with the status alone whenever the progress changes (checked four
+  // times a second).
   size_t sent = 0;
+  std::string last_progress;
   while (!context->IsCancelled()) {
     v1::RunStatus status;
     if (absl::Status s = Status(request->run_id(), &status); !s.ok()) return ToGrpcStatus(s);
@@ -193,6 +199,7 @@ grpc::Status ResearcherServiceImpl::WatchRun(grpc::ServerContext* context,
                                           r.pooled_accuracy(), r.evaluation_samples())
                         : "",
           r.dropped_size() ? ", dropped: " : "", r.dropped_size() ? r.dropped(0) : ""));
+      *event.mutable_status() = status;
       if (!writer->Write(event)) return grpc::Status::OK;
     }
     if (status.state() == "completed" || status.state() == "failed" ||
@@ -200,10 +207,19 @@ grpc::Status ResearcherServiceImpl::WatchRun(grpc::ServerContext* context,
       v1::RunEvent event;
       event.set_message(absl::StrCat("run ", status.state(),
                                      status.failure().empty() ? "" : ": ", status.failure()));
+      *event.mutable_status() = status;
       writer->Write(event);
       return grpc::Status::OK;
     }
-    absl::SleepFor(absl::Milliseconds(500));
+    std::string progress = absl::StrCat(status.state(), "|", status.phase(), "|",
+                                        status.current().SerializeAsString());
+    if (progress != last_progress) {
+      last_progress = std::move(progress);
+      v1::RunEvent event;
+      *event.mutable_status() = std::move(status);
+      if (!writer->Write(event)) return grpc::Status::OK;
+    }
+    absl::SleepFor(absl::Milliseconds(250));
   }
   return grpc::Status::OK;
 }

@@ -75,6 +75,21 @@ NodeDaemon::NodeDaemon(NodeDaemonOptions options) : options_(std::move(options))
   if (data.has_directory() && !data.directory().directory().empty()) {
     fetcher_ = std::make_unique<SessionFetcher>();
     round_worker_ = std::make_unique<RoundWorker>(options_.worker, fetcher_.get());
+    progress_ = std::make_unique<ProgressReporter>(
+        [this](const v1::TaskProgress& progress) {
+          std::shared_ptr<v1::NodeService::Stub> stub;
+          {
+            absl::MutexLock lock(&mu_);
+            stub = session_stub_;
+          }
+          if (stub == nullptr) return;
+          grpc::ClientContext ctx;
+          ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+          v1::ProgressAck ack;
+          grpc::Status s = stub->ReportProgress(&ctx, progress, &ack);
+          if (!s.ok()) VLOG(1) << "progress report refused: " << s.error_message();
+        },
+        absl::Milliseconds(500));
     worker_thread_ = std::thread([this] { WorkerLoop(); });
   }
 }
@@ -82,6 +97,19 @@ NodeDaemon::NodeDaemon(NodeDaemonOptions options) : options_(std::move(options))
 NodeDaemon::~NodeDaemon() {
   Stop();
   if (worker_thread_.joinable()) worker_thread_.join();
+  progress_.reset();
+}
+
+ProgressFn NodeDaemon::ProgressFor(const std::string& run_id, uint64_t round) {
+  return [this, run_id, round](v1::TaskProgress::Stage stage, uint64_t done, uint64_t total) {
+    v1::TaskProgress p;
+    p.set_run_id(run_id);
+    p.set_round(round);
+    p.set_stage(stage);
+    p.set_done(done);
+    p.set_total(total);
+    progress_->Update(p);
+  };
 }
 
 void NodeDaemon::Stop() {
@@ -323,7 +351,8 @@ void NodeDaemon::RunEvaluateTask(const v1::Task& task) {
     active_transfers_ = &client;
   }
   fetcher_->set_client(&client);
-  absl::StatusOr<EvalResult> result = round_worker_->Evaluate(eval);
+  absl::StatusOr<EvalResult> result =
+      round_worker_->Evaluate(eval, ProgressFor(eval.run_id(), eval.round()));
   fetcher_->set_client(nullptr);
   {
     absl::MutexLock lock(&mu_);
@@ -400,7 +429,8 @@ void NodeDaemon::RunTrainTask(const v1::Task& task) {
   PayloadClient fetch_client(stub.get());
   absl::StatusOr<TrainOutcome> outcome = with_transfers(&fetch_client, [&] {
     fetcher_->set_client(&fetch_client);
-    absl::StatusOr<TrainOutcome> result = round_worker_->Train(train);
+    absl::StatusOr<TrainOutcome> result =
+        round_worker_->Train(train, ProgressFor(train.run_id(), train.round()));
     fetcher_->set_client(nullptr);
     return result;
   });

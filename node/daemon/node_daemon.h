@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "node/daemon/progress_reporter.h"
 #include "node/worker/round_worker.h"
 #include "tverr/v1/common.pb.h"
 #include "tverr/v1/config.pb.h"
@@ -88,6 +89,8 @@ class NodeDaemon {
   void WorkerLoop();
   void RunEvaluateTask(const v1::Task& task);
   void RunTrainTask(const v1::Task& task);
+  // Progress of a task of `run_id`/`round`, for the reporter.
+  ProgressFn ProgressFor(const std::string& run_id, uint64_t round);
   // The stub of the current session; waits for one until `deadline` or
   // Stop(). Null if none came.
   std::shared_ptr<v1::NodeService::Stub> AwaitSessionStub(absl::Time deadline);
@@ -112,6 +115,9 @@ class NodeDaemon {
   std::unique_ptr<RoundWorker> round_worker_;
   std::unique_ptr<SessionFetcher> fetcher_;
   std::thread worker_thread_;
+  // Reports the worker's progress over the current session; null without
+  // round work. Declared last: stopped before the members it uses go.
+  std::unique_ptr<ProgressReporter> progress_;
 };
 
 }  // namespace tverr::node

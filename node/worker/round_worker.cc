@@ -6,6 +6,8 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/crypto/sha256.h"
 #include "common/runs/run_id.h"
 #include "common/status/status_macros.h"
@@ -95,12 +97,24 @@ absl::StatusOr<RoundWorker::RunContext*> RoundWorker::Prepare(const std::string&
   return it->second.get();
 }
 
-absl::StatusOr<TrainOutcome> RoundWorker::Train(const v1::TrainTask& task) {
+absl::StatusOr<TrainOutcome> RoundWorker::Train(const v1::TrainTask& task,
+                                                const ProgressFn& progress) {
+  if (progress) progress(v1::TaskProgress::STAGE_PREPARING, 0, 0);
   ASSIGN_OR_RETURN(RunContext * run, Prepare(task.run_id(), task.spec(), task.global_weights()));
   const std::vector<size_t> indices = run->data->IndicesOf(Split::kTrain);
+  std::function<void(int64_t, int64_t)> steps;
+  if (progress) {
+    steps = [&progress](int64_t done, int64_t total) {
+      progress(v1::TaskProgress::STAGE_TRAINING, static_cast<uint64_t>(done),
+               static_cast<uint64_t>(total));
+    };
+  }
+  const absl::Time started = absl::Now();
   ASSIGN_OR_RETURN(TrainResult result,
-                   run->trainer->Train(*run->data, indices, task.round_seed()));
+                   run->trainer->Train(*run->data, indices, task.round_seed(), steps));
+  const absl::Duration train_time = absl::Now() - started;
   TrainOutcome out;
+  out.info.set_train_seconds(absl::ToDoubleSeconds(train_time));
   out.update = tensor::Encode(result.delta);
   out.info.set_samples(static_cast<uint64_t>(result.samples));
   out.info.set_train_loss(result.mean_loss);
@@ -111,13 +125,18 @@ absl::StatusOr<TrainOutcome> RoundWorker::Train(const v1::TrainTask& task) {
   return out;
 }
 
-absl::StatusOr<EvalResult> RoundWorker::Evaluate(const v1::EvaluateTask& task) {
+absl::StatusOr<EvalResult> RoundWorker::Evaluate(const v1::EvaluateTask& task,
+                                                 const ProgressFn& progress) {
+  if (progress) progress(v1::TaskProgress::STAGE_PREPARING, 0, 0);
   ASSIGN_OR_RETURN(RunContext * run, Prepare(task.run_id(), task.spec(), task.global_weights()));
   const std::vector<size_t> indices = run->data->IndicesOf(Split::kValidation);
   // A small site may have no patient in its validation split: it reports
   // zero examples rather than nothing, so the round need not wait for it.
   if (indices.empty()) return EvalResult{};
-  return run->trainer->Evaluate(*run->data, indices);
+  if (progress) progress(v1::TaskProgress::STAGE_EVALUATING, 0, indices.size());
+  ASSIGN_OR_RETURN(EvalResult result, run->trainer->Evaluate(*run->data, indices));
+  if (progress) progress(v1::TaskProgress::STAGE_EVALUATING, indices.size(), indices.size());
+  return result;
 }
 
 }  // namespace tverr::node

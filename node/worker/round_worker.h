@@ -9,6 +9,7 @@
 #ifndef TVERR_NODE_WORKER_ROUND_WORKER_H_
 #define TVERR_NODE_WORKER_ROUND_WORKER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -48,6 +49,11 @@ struct TrainOutcome {
   v1::UpdateInfo info;
 };
 
+// Where a task is, for the coordinator's progress view (see
+// v1::TaskProgress): called from the worker's thread, so it must be cheap.
+using ProgressFn =
+    std::function<void(v1::TaskProgress::Stage stage, uint64_t done, uint64_t total)>;
+
 class RoundWorker {
  public:
   RoundWorker(RoundWorkerOptions options, PayloadFetcher* fetcher);
@@ -56,10 +62,12 @@ class RoundWorker {
   // PERMISSION_DENIED for a run not approved (nothing read); INVALID_ARGUMENT
   // when the task's run id is not its spec's id; DATA_LOSS when a payload
   // does not match its digest; errors of loading data or training.
-  absl::StatusOr<TrainOutcome> Train(const v1::TrainTask& task);
+  // `progress`, when set, hears of each stage and training step.
+  absl::StatusOr<TrainOutcome> Train(const v1::TrainTask& task, const ProgressFn& progress = {});
 
   // Same checks; evaluates on the validation split.
-  absl::StatusOr<EvalResult> Evaluate(const v1::EvaluateTask& task);
+  absl::StatusOr<EvalResult> Evaluate(const v1::EvaluateTask& task,
+                                      const ProgressFn& progress = {});
 
  private:
   struct RunContext;

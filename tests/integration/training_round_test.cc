@@ -5,6 +5,7 @@
 // round as it arrives and commits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -83,15 +84,33 @@ TEST_F(TrainingRoundTest, ThreeHospitalsTrainTwoRoundsOverMutualTls) {
       absl::Seconds(30)));
 
   ASSERT_TRUE(server_->StartRun(spec, artifact.str(), initial).ok());
-  const bool done = WaitFor([&] { return server_->Progress().state != "running"; },
-                            absl::Seconds(240));
+  // What researchers see while the round runs: the nodes' training steps
+  // as they report them (sent at once when a node starts training).
+  uint64_t steps_seen = 0;
+  const bool done = WaitFor(
+      [&] {
+        coordinator::RunProgress p = server_->Progress();
+        if (p.current) {
+          for (const v1::NodeProgress& n : p.current->nodes()) {
+            if (n.state() == "training" && n.train_total() > 0) {
+              steps_seen = std::max(steps_seen, n.train_total());
+            }
+          }
+        }
+        return p.state != "running";
+      },
+      absl::Seconds(240));
   coordinator::RunProgress progress = server_->Progress();
   for (auto& d : daemons) d->Stop();
   for (auto& t : threads) t.join();
   ASSERT_TRUE(done) << "run still " << progress.state << " at round " << progress.committed_round;
   ASSERT_EQ(progress.state, "completed") << progress.failure;
   ASSERT_EQ(progress.history.size(), 2u);
+  // About 240 training examples per site in batches of 32.
+  EXPECT_GE(steps_seen, 5u) << "no training progress was seen";
   for (const coordinator::RoundRecord& r : progress.history) {
+    EXPECT_GT(r.max_train_seconds, 0) << "round " << r.round;
+    EXPECT_GT(r.duration_seconds, r.max_train_seconds) << "round " << r.round;
     EXPECT_EQ(r.contributors.size(), 3u) << "round " << r.round;
     EXPECT_TRUE(r.dropped.empty());
     EXPECT_GT(r.samples, 500u);

@@ -53,12 +53,13 @@ class RoundManagerTest : public ::testing::Test {
     return WithDefaults(spec);
   }
 
-  static v1::TransferHeader Header(uint64_t samples) {
+  static v1::TransferHeader Header(uint64_t samples, double train_seconds = 0) {
     v1::TransferHeader header;
     header.set_kind(v1::PAYLOAD_KIND_WEIGHT_UPDATE);
     header.set_run_id(std::string(64, 'f'));
     header.set_round(1);
     header.mutable_update()->set_samples(samples);
+    header.mutable_update()->set_train_seconds(train_seconds);
     return header;
   }
 
@@ -138,6 +139,65 @@ TEST_F(RoundManagerTest, UpdateRejectedInItsFirstPieceNeedsNoRebuild) {
   for (const tensor::NamedTensor& t : m->Global()) {
     for (float v : t.values) ASSERT_NEAR(v, 2.0f, 1e-6);
   }
+}
+
+v1::TaskProgress Report(uint64_t round, v1::TaskProgress::Stage stage, uint64_t done,
+                        uint64_t total) {
+  v1::TaskProgress p;
+  p.set_run_id(std::string(64, 'f'));
+  p.set_round(round);
+  p.set_stage(stage);
+  p.set_done(done);
+  p.set_total(total);
+  return p;
+}
+
+TEST_F(RoundManagerTest, ProgressShowsWhatEachParticipantIsDoing) {
+  auto m = Manager(/*spool=*/false);
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(m->StartRun(std::string(64, 'f'), Spec(), kArtifact, Weights(1), start).ok());
+  ASSERT_TRUE(m->ProgressReceived("a", Report(1, v1::TaskProgress::STAGE_TRAINING, 3, 10)).ok());
+  EXPECT_EQ(m->ProgressReceived("x", Report(1, v1::TaskProgress::STAGE_TRAINING, 3, 10)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(m->ProgressReceived("a", Report(2, v1::TaskProgress::STAGE_TRAINING, 3, 10)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(m->ProgressReceived("a", Report(1, v1::TaskProgress::STAGE_TRAINING, 11, 10)).code(),
+            absl::StatusCode::kInvalidArgument);
+  // b is half-way through its upload; c has submitted.
+  v1::TransferHeader header = Header(10, /*train_seconds=*/1.5);
+  const std::string bytes = tensor::Encode(Weights(0));
+  header.set_total_size(bytes.size());
+  auto upload = m->BeginUpdate("b", header);
+  ASSERT_TRUE(upload.ok());
+  ASSERT_TRUE((*upload)->Add(absl::string_view(bytes).substr(0, 2000)).ok());
+  Upload(*m, "c", 10, Weights(0));
+
+  RunProgress p = m->Progress();
+  ASSERT_TRUE(p.current.has_value());
+  EXPECT_EQ(p.current->round(), 1u);
+  EXPECT_EQ(p.current->phase(), "training");
+  ASSERT_EQ(p.current->nodes_size(), 3);
+  const v1::NodeProgress& a = p.current->nodes(0);
+  EXPECT_EQ(a.site(), "a");
+  EXPECT_EQ(a.state(), "training");
+  EXPECT_EQ(a.train_done(), 3u);
+  EXPECT_EQ(a.train_total(), 10u);
+  const v1::NodeProgress& b = p.current->nodes(1);
+  EXPECT_EQ(b.state(), "uploading");
+  EXPECT_EQ(b.upload_done(), 2000u);
+  EXPECT_EQ(b.upload_total(), bytes.size());
+  EXPECT_EQ(p.current->nodes(2).state(), "submitted");
+
+  // a goes away; b finishes: the round commits, with its timing.
+  m->NodeLost("a", start);
+  ASSERT_TRUE((*upload)->Add(absl::string_view(bytes).substr(2000)).ok());
+  ASSERT_TRUE((*upload)->Finish().ok());
+  m->Step(start + absl::Seconds(4));
+  p = m->Progress();
+  ASSERT_EQ(p.history.size(), 1u) << p.failure;
+  EXPECT_NEAR(p.history[0].duration_seconds, 4, 0.01);
+  EXPECT_DOUBLE_EQ(p.history[0].max_train_seconds, 1.5);
+  EXPECT_FALSE(p.current.has_value() && p.current->round() == 1);
 }
 
 }  // namespace
