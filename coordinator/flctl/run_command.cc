@@ -13,7 +13,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/crypto/sha256.h"
 #include "common/status/grpc_status.h"
+#include "common/transfer/chunk_writer.h"
 #include "absl/time/clock.h"
 #include "coordinator/flctl/connection.h"
 #include "coordinator/flctl/progress_view.h"
@@ -101,21 +103,45 @@ int RunRunCommand(const std::vector<std::string>& argv, std::ostream& out, std::
   auto stub = v1::ResearcherService::NewStub(*channel);
 
   if (sub == "create") {
-    v1::CreateRunRequest request;
-    for (const auto& [option, field] :
-         std::vector<std::pair<std::string, std::string*>>{
-             {"spec", request.mutable_spec_textproto()},
-             {"artifact", request.mutable_artifact()},
-             {"initial_weights", request.mutable_initial_weights()}}) {
+    std::map<std::string, std::string> paths;
+    for (const std::string option : {"spec", "artifact", "initial_weights"}) {
       absl::StatusOr<std::string> path = args->Require(option);
       if (!path.ok()) {
         err << "flctl run create: " << path.status().message() << "\n" << kUsage;
         return 2;
       }
-      if (!ReadFile(*path, field)) return fail(absl::NotFoundError(absl::StrCat("cannot read ", *path)));
+      paths[option] = *path;
+    }
+    v1::CreateRunRequest request;
+    if (!ReadFile(paths["spec"], request.mutable_spec_textproto())) {
+      return fail(absl::NotFoundError(absl::StrCat("cannot read ", paths["spec"])));
+    }
+    // Artifact and weights go as chunked transfers (any size), read from
+    // their files chunk by chunk; the run then names them by digest.
+    for (const auto& [option, kind] :
+         std::vector<std::pair<std::string, v1::PayloadKind>>{
+             {"artifact", v1::PAYLOAD_KIND_MODEL_ARTIFACT},
+             {"initial_weights", v1::PAYLOAD_KIND_GLOBAL_WEIGHTS}}) {
+      grpc::ClientContext ctx;
+      v1::UploadReceipt receipt;
+      auto writer = stub->UploadPayload(&ctx, &receipt);
+      v1::TransferHeader header;
+      header.set_kind(kind);
+      absl::Status sent = transfer::SendFile(
+          header, paths[option], [&](const v1::Chunk& c) { return writer->Write(c); });
+      writer->WritesDone();
+      grpc::Status s = writer->Finish();
+      if (!s.ok()) {
+        return fail(absl::Status(FromGrpcStatus(s).code(),
+                                 absl::StrCat(paths[option], ": ", s.error_message())));
+      }
+      if (!sent.ok()) return fail(sent);
+      if (option == "initial_weights") {
+        request.set_initial_weights_sha256(crypto::ToHex(receipt.sha256().digest()));
+      }
     }
     v1::CreateRunResponse response;
-    grpc::Status s = stub->CreateRun(Context(60).get(), request, &response);
+    grpc::Status s = stub->CreateRun(Context(600).get(), request, &response);
     if (!s.ok()) return fail(FromGrpcStatus(s));
     out << response.run().run_id() << "\n";
     return 0;

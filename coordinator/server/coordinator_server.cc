@@ -92,7 +92,7 @@ class CoordinatorServerImpl final : public CoordinatorServer {
         std::make_unique<OperatorServiceImpl>(authorizer_.get(), registry_.get(), &sessions_);
     researcher_service_ =
         std::make_unique<ResearcherServiceImpl>(authorizer_.get(), rounds_.get(), runs_.get(),
-                                                payloads_.get());
+                                                payloads_.get(), config.max_transfer_bytes());
     auditor_service_ = std::make_unique<AuditorServiceImpl>(authorizer_.get());
 
     tls::TlsFiles files{config.tls().cert_file(), config.tls().key_file(),

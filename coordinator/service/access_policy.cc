@@ -19,6 +19,7 @@ const std::map<std::string, std::vector<v1::Role>, std::less<>>& Table() {
       {"tverr.v1.NodeService/Download", node},
       {"tverr.v1.NodeService/ReportEvaluation", node},
       {"tverr.v1.NodeService/ReportProgress", node},
+      {"tverr.v1.ResearcherService/UploadPayload", researcher},
       {"tverr.v1.ResearcherService/CreateRun", researcher},
       {"tverr.v1.ResearcherService/StartRun", researcher},
       {"tverr.v1.ResearcherService/PauseRun", researcher},

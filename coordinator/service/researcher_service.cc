@@ -8,6 +8,7 @@
 #include "common/crypto/sha256.h"
 #include "common/status/grpc_status.h"
 #include "common/tensor/tensor_codec.h"
+#include "common/transfer/chunk_assembler.h"
 #include "coordinator/runs/run_spec.h"
 
 namespace tverr::coordinator {
@@ -22,11 +23,26 @@ grpc::Status ResearcherServiceImpl::CreateRun(grpc::ServerContext* context,
   if (!parsed.ok()) return ToGrpcStatus(parsed.status());
   v1::RunSpec spec = WithDefaults(*parsed);
   if (absl::Status s = ValidateRunSpec(spec); !s.ok()) return ToGrpcStatus(s);
-  if (crypto::ToHex(crypto::Sha256(request->artifact())) != spec.artifact_sha256()) {
+  // Inline payloads, or ones sent with UploadPayload before.
+  absl::StatusOr<std::string> artifact = request->artifact();
+  if (request->artifact().empty()) artifact = payloads_->ReadStaged(spec.artifact_sha256());
+  if (!artifact.ok()) {
+    return ToGrpcStatus(absl::Status(artifact.status().code(),
+                                     absl::StrCat("artifact: ", artifact.status().message())));
+  }
+  if (crypto::ToHex(crypto::Sha256(*artifact)) != spec.artifact_sha256()) {
     return ToGrpcStatus(absl::InvalidArgumentError(
         "the artifact sent does not have the spec's artifact_sha256"));
   }
-  absl::StatusOr<tensor::TensorList> initial = tensor::Decode(request->initial_weights());
+  absl::StatusOr<std::string> weights = request->initial_weights();
+  if (request->initial_weights().empty()) {
+    weights = payloads_->ReadStaged(request->initial_weights_sha256());
+  }
+  if (!weights.ok()) {
+    return ToGrpcStatus(absl::Status(
+        weights.status().code(), absl::StrCat("initial_weights: ", weights.status().message())));
+  }
+  absl::StatusOr<tensor::TensorList> initial = tensor::Decode(*weights);
   if (!initial.ok()) {
     return ToGrpcStatus(absl::InvalidArgumentError(
         absl::StrCat("initial_weights: ", initial.status().message())));
@@ -35,9 +51,9 @@ grpc::Status ResearcherServiceImpl::CreateRun(grpc::ServerContext* context,
   if (!run_id.ok()) return ToGrpcStatus(run_id.status());
   // The payloads first (content-addressed, durable), then the run row.
   absl::StatusOr<crypto::Sha256Digest> initial_digest =
-      payloads_->Publish(v1::PAYLOAD_KIND_GLOBAL_WEIGHTS, request->initial_weights());
+      payloads_->Publish(v1::PAYLOAD_KIND_GLOBAL_WEIGHTS, *weights);
   absl::StatusOr<crypto::Sha256Digest> artifact_digest =
-      payloads_->Publish(v1::PAYLOAD_KIND_MODEL_ARTIFACT, request->artifact());
+      payloads_->Publish(v1::PAYLOAD_KIND_MODEL_ARTIFACT, *artifact);
   if (!initial_digest.ok() || !artifact_digest.ok()) {
     return ToGrpcStatus(absl::UnavailableError("coordinator cannot store the run's payloads"));
   }
@@ -54,6 +70,40 @@ grpc::Status ResearcherServiceImpl::CreateRun(grpc::ServerContext* context,
   }
   LOG(INFO) << "run " << run_id->substr(0, 12) << " created by " << peer->identity.Uri();
   response->mutable_run()->set_run_id(*run_id);
+  return grpc::Status::OK;
+}
+
+grpc::Status ResearcherServiceImpl::UploadPayload(grpc::ServerContext* context,
+                                                  grpc::ServerReader<v1::Chunk>* reader,
+                                                  v1::UploadReceipt* response) {
+  absl::StatusOr<tls::Peer> peer =
+      authorizer_->Authorize(*context, "tverr.v1.ResearcherService/UploadPayload");
+  if (!peer.ok()) return ToGrpcStatus(peer.status());
+  absl::StatusOr<std::unique_ptr<store::BlobWriter>> writer = payloads_->staged().NewWriter();
+  if (!writer.ok()) {
+    LOG(ERROR) << "cannot start a researcher upload: " << writer.status();
+    return ToGrpcStatus(absl::UnavailableError("coordinator cannot store uploads right now"));
+  }
+  transfer::ChunkAssembler assembler(
+      max_upload_bytes_,
+      [](v1::PayloadKind kind) {
+        return kind == v1::PAYLOAD_KIND_MODEL_ARTIFACT || kind == v1::PAYLOAD_KIND_GLOBAL_WEIGHTS;
+      },
+      [&](absl::string_view data) { return (*writer)->Append(data); });
+  v1::Chunk chunk;
+  while (reader->Read(&chunk)) {
+    if (absl::Status s = assembler.Add(chunk); !s.ok()) return ToGrpcStatus(s);
+  }
+  if (absl::Status s = assembler.Finish(); !s.ok()) return ToGrpcStatus(s);
+  if (absl::Status s = (*writer)->Commit(assembler.digest()); !s.ok()) {
+    LOG(ERROR) << "cannot store a researcher upload: " << s;
+    return ToGrpcStatus(absl::UnavailableError("coordinator cannot store the upload; retry"));
+  }
+  response->mutable_sha256()->set_digest(std::string(crypto::AsStringView(assembler.digest())));
+  response->set_size(assembler.bytes_received());
+  LOG(INFO) << v1::PayloadKind_Name(assembler.header().kind()) << " from "
+            << peer->identity.Uri() << ": " << assembler.bytes_received() << " bytes, sha256 "
+            << crypto::ToHex(assembler.digest()).substr(0, 12) << " staged";
   return grpc::Status::OK;
 }
 

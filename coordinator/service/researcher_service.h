@@ -19,10 +19,17 @@ namespace tverr::coordinator {
 
 class ResearcherServiceImpl final : public v1::ResearcherService::Service {
  public:
+  // `max_upload_bytes`: largest artifact or weights file UploadPayload takes.
   ResearcherServiceImpl(const Authorizer* authorizer, RoundManager* rounds, RunStore* runs,
-                        PayloadStore* payloads)
-      : authorizer_(authorizer), rounds_(rounds), store_(runs), payloads_(payloads) {}
+                        PayloadStore* payloads, uint64_t max_upload_bytes)
+      : authorizer_(authorizer),
+        rounds_(rounds),
+        store_(runs),
+        payloads_(payloads),
+        max_upload_bytes_(max_upload_bytes) {}
 
+  grpc::Status UploadPayload(grpc::ServerContext* context, grpc::ServerReader<v1::Chunk>* reader,
+                             v1::UploadReceipt* response) override;
   grpc::Status CreateRun(grpc::ServerContext* context, const v1::CreateRunRequest* request,
                          v1::CreateRunResponse* response) override;
   grpc::Status StartRun(grpc::ServerContext* context, const v1::RunRef* request,
@@ -44,6 +51,7 @@ class ResearcherServiceImpl final : public v1::ResearcherService::Service {
   RoundManager* rounds_;
   RunStore* store_;
   PayloadStore* payloads_;
+  const uint64_t max_upload_bytes_;
 };
 
 }  // namespace tverr::coordinator

@@ -1,7 +1,10 @@
-// The coordinator's payloads on disk, content-addressed, in two kinds of
-// place that never mix:
+// The coordinator's payloads on disk, content-addressed, in places that
+// never mix:
 //   uploads/            what nodes sent (updates); never served to nodes,
 //                       so no hospital can fetch another's update.
+//   staged/             what researchers sent for runs not yet created
+//                       (artifacts, initial weights); never served to nodes
+//                       until CreateRun publishes them.
 //   published/<kind>/   what the coordinator publishes for nodes to
 //                       download (model artifacts, global weights).
 // Thread-safe.
@@ -26,6 +29,11 @@ class PayloadStore {
 
   // Where node uploads go.
   store::BlobStore& uploads() { return *uploads_; }
+  // Where researcher uploads wait for their run.
+  store::BlobStore& staged() { return *staged_; }
+  // The bytes of a staged payload given its hex digest, verified.
+  // NOT_FOUND when absent; DATA_LOSS when the file no longer matches.
+  absl::StatusOr<std::string> ReadStaged(const std::string& sha256_hex) const;
 
   // Makes `data` available for download as `kind`; durable on return.
   absl::StatusOr<crypto::Sha256Digest> Publish(v1::PayloadKind kind, absl::string_view data);
@@ -45,6 +53,7 @@ class PayloadStore {
  private:
   PayloadStore() = default;
   std::unique_ptr<store::BlobStore> uploads_;
+  std::unique_ptr<store::BlobStore> staged_;
   std::map<v1::PayloadKind, std::unique_ptr<store::BlobStore>> published_;
 };
 
