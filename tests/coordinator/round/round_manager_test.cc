@@ -141,6 +141,33 @@ TEST_F(RoundManagerTest, UpdateRejectedInItsFirstPieceNeedsNoRebuild) {
   }
 }
 
+TEST_F(RoundManagerTest, DuplicateAndOversizedUpdatesAreRefused) {
+  auto m = Manager(/*spool=*/true);
+  const absl::Time now = absl::Now();
+  ASSERT_TRUE(m->StartRun(std::string(64, 'f'), Spec(), kArtifact, Weights(1), now).ok());
+  Upload(*m, "a", 10, Weights(0.5f));
+  // A second update from a node that has contributed.
+  auto again = m->BeginUpdate("a", Header(10));
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(again.status().message(), HasSubstr("expects no update from a"));
+  // More bytes than the model's layout: refused, b is dropped.
+  auto upload = m->BeginUpdate("b", Header(10));
+  ASSERT_TRUE(upload.ok());
+  const std::string oversized = tensor::Encode(Weights(0)) + std::string(4096, '\0');
+  absl::Status s = (*upload)->Add(oversized);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), HasSubstr("after the end of the tensor data"));
+  Upload(*m, "c", 10, Weights(1.5f));
+  m->Step(now);
+  RunProgress p = m->Progress();
+  ASSERT_EQ(p.committed_round, 1u) << p.failure;
+  EXPECT_THAT(p.history[0].contributors, UnorderedElementsAre("a", "c"));
+  EXPECT_THAT(p.history[0].dropped.at("b"), HasSubstr("after the end of the tensor data"));
+  for (const tensor::NamedTensor& t : m->Global()) {
+    for (float v : t.values) ASSERT_NEAR(v, 2.0f, 1e-6);
+  }
+}
+
 v1::TaskProgress Report(uint64_t round, v1::TaskProgress::Stage stage, uint64_t done,
                         uint64_t total) {
   v1::TaskProgress p;
