@@ -31,6 +31,43 @@ absl::StatusOr<double> Param(const char* name, double value, double default_valu
 
 }  // namespace
 
+absl::StatusOr<ServerOptimizerParams> ServerOptimizerParamsFor(
+    const v1::AggregationSpec& spec) {
+  const Spec::Strategy s =
+      spec.strategy() == Spec::STRATEGY_UNSPECIFIED ? Spec::FEDAVG : spec.strategy();
+  ServerOptimizerParams p;
+  switch (s) {
+    case Spec::FEDAVG:
+      p.rule = ServerStepRule::kPlain;
+      break;
+    case Spec::FEDAVGM:
+      p.rule = ServerStepRule::kMomentum;
+      break;
+    case Spec::FEDADAGRAD:
+      p.rule = ServerStepRule::kAdagrad;
+      break;
+    case Spec::FEDADAM:
+      p.rule = ServerStepRule::kAdam;
+      break;
+    case Spec::FEDYOGI:
+      p.rule = ServerStepRule::kYogi;
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "aggregation.strategy ", Spec::Strategy_IsValid(s) ? Spec::Strategy_Name(s) : "?",
+          " does not work on the sum of the updates"));
+  }
+  const double inf = HUGE_VAL;
+  ASSIGN_OR_RETURN(p.learning_rate, Param("server_learning_rate", spec.server_learning_rate(), 1.0,
+                                          0, /*low_open=*/true, inf));
+  ASSIGN_OR_RETURN(p.beta1,
+                   Param("server_momentum", spec.server_momentum(), 0.9, 0, /*low_open=*/false, 1));
+  ASSIGN_OR_RETURN(p.beta2,
+                   Param("server_beta2", spec.server_beta2(), 0.99, 0, /*low_open=*/false, 1));
+  ASSIGN_OR_RETURN(p.tau, Param("server_tau", spec.server_tau(), 1e-3, 0, /*low_open=*/true, inf));
+  return p;
+}
+
 absl::StatusOr<std::unique_ptr<Aggregator>> MakeAggregator(const v1::AggregationSpec& spec,
                                                            ServerOptimizerState* state) {
   // Unspecified means FEDAVG, as in WithDefaults (coordinator/runs).

@@ -34,6 +34,11 @@ namespace tverr::coordinator {
 // INVALID_ARGUMENT: unknown strategy, a parameter out of range (η > 0;
 // momentum, β2 in [0, 1); τ > 0; trim_fraction in [0, 0.5); all finite), or
 // a missing state.
+// The server step of a mean rule (FEDAVG and the server optimizers), for
+// sums computed elsewhere (secure aggregation). INVALID_ARGUMENT for the
+// robust rules and for parameters out of range (as MakeAggregator).
+absl::StatusOr<ServerOptimizerParams> ServerOptimizerParamsFor(const v1::AggregationSpec& spec);
+
 absl::StatusOr<std::unique_ptr<Aggregator>> MakeAggregator(const v1::AggregationSpec& spec,
                                                            ServerOptimizerState* state);
 

@@ -55,6 +55,15 @@ v1::RunSpec WithDefaults(v1::RunSpec spec) {
   if (a->strategy() == v1::AggregationSpec::STRATEGY_UNSPECIFIED) {
     a->set_strategy(v1::AggregationSpec::FEDAVG);
   }
+  if (spec.secure_aggregation()) {
+    v1::SecureAggregationSpec* sa = spec.mutable_secure();
+    sa->set_threshold_fraction(Or(sa->threshold_fraction(), 2.0 / 3.0));
+    sa->set_clip(Or(sa->clip(), 1e4));
+    if (sa->max_nodes() == 0) sa->set_max_nodes(64);
+    if (sa->bits() == 0 && sa->max_nodes() >= 2) {
+      sa->set_bits(32 - static_cast<uint32_t>(std::ceil(std::log2(sa->max_nodes()))));
+    }
+  }
   a->set_server_learning_rate(Or(a->server_learning_rate(), 1.0));
   a->set_server_momentum(Or(a->server_momentum(), 0.9));
   a->set_server_beta2(Or(a->server_beta2(), 0.99));
@@ -113,6 +122,31 @@ absl::Status ValidateRunSpec(const v1::RunSpec& spec) {
     e.Add("aggregation.strategy",
           "coordinate median and trimmed mean need the individual updates, which secure "
           "aggregation hides; use FEDAVG or a server optimizer");
+  }
+  if (spec.secure_aggregation()) {
+    const v1::SecureAggregationSpec& sa = spec.secure();
+    if (!(sa.threshold_fraction() > 0 && sa.threshold_fraction() <= 1)) {
+      e.Add("secure.threshold_fraction", "must be in (0, 1]");
+    }
+    if (!(sa.clip() > 0) || !std::isfinite(sa.clip())) e.Add("secure.clip", "must be finite and > 0");
+    if (sa.max_nodes() < 3 || sa.max_nodes() > (1u << 16)) {
+      e.Add("secure.max_nodes", "must be in 3 .. 65536");
+    } else {
+      const uint32_t headroom = static_cast<uint32_t>(std::ceil(std::log2(sa.max_nodes())));
+      if (sa.bits() < 8 || sa.bits() + headroom > 32) {
+        e.Add("secure.bits", absl::StrCat("must be in 8 .. ", 32 - headroom,
+                                          " (32 bits minus the headroom for max_nodes ",
+                                          sa.max_nodes(), ")"));
+      }
+      if (spec.rounds().nodes_per_round() > sa.max_nodes()) {
+        e.Add("rounds.nodes_per_round", "must not exceed secure.max_nodes");
+      }
+    }
+    if (spec.rounds().min_nodes() < 3) {
+      e.Add("rounds.min_nodes",
+            "must be >= 3 with secure aggregation: in a sum of two updates each contributor "
+            "learns the other's");
+    }
   }
   if (a.trim_fraction() < 0 || a.trim_fraction() >= 0.5) {
     e.Add("aggregation.trim_fraction", "must be in [0, 0.5)");

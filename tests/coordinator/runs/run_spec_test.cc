@@ -61,7 +61,31 @@ TEST(RunSpec, RobustRulesAreRefusedForSecureRuns) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("aggregation.strategy"));
   EXPECT_THAT(std::string(s.message()), HasSubstr("secure aggregation"));
   spec.mutable_aggregation()->set_strategy(v1::AggregationSpec::FEDYOGI);
-  EXPECT_TRUE(ValidateRunSpec(spec).ok());
+  spec.mutable_rounds()->set_min_nodes(3);
+  spec = WithDefaults(spec);
+  EXPECT_TRUE(ValidateRunSpec(spec).ok()) << ValidateRunSpec(spec);
+}
+
+TEST(RunSpec, SecureAggregationDefaultsAndLimits) {
+  v1::RunSpec spec = Spec();
+  spec.set_secure_aggregation(true);
+  spec.mutable_rounds()->set_min_nodes(3);
+  spec = WithDefaults(spec);
+  EXPECT_TRUE(ValidateRunSpec(spec).ok()) << ValidateRunSpec(spec);
+  EXPECT_NEAR(spec.secure().threshold_fraction(), 2.0 / 3.0, 1e-12);
+  EXPECT_EQ(spec.secure().max_nodes(), 64u);
+  EXPECT_EQ(spec.secure().bits(), 26u);  // 32 - log2(64)
+  EXPECT_DOUBLE_EQ(spec.secure().clip(), 1e4);
+
+  spec.mutable_secure()->set_bits(27);  // the sum of 64 inputs could wrap
+  spec.mutable_secure()->set_clip(-1);
+  spec.mutable_secure()->set_threshold_fraction(1.5);
+  spec.mutable_rounds()->set_min_nodes(2);
+  std::string msg(ValidateRunSpec(spec).message());
+  for (const char* field : {"secure.bits", "8 .. 26", "secure.clip", "secure.threshold_fraction",
+                            "rounds.min_nodes"}) {
+    EXPECT_THAT(msg, HasSubstr(field));
+  }
 }
 
 TEST(RunId, DependsOnSpecAndArtifactButNotWhereTheFileWas) {
