@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "coordinator/aggregation/aggregator_factory.h"
 #include "coordinator/aggregation/streaming_update.h"
 
@@ -309,6 +311,53 @@ TEST(MeanAggregator, SinkChecksOrderRangeAndCompleteness) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(s.message()), HasSubstr("incomplete: tensor scale has 0 of 1 values"));
   EXPECT_TRUE(agg->needs_rebuild());  // "d" had folded values before it was aborted
+}
+
+// The sink's finiteness check tests the exponent bits without branches, in
+// blocks of 8 values and a tail: every kind of value at every kind of
+// position (first, inside and last of a block, in the tail).
+TEST(MeanAggregator, SinkRefusesExactlyTheNonFiniteValuesWhereverTheyAre) {
+  struct Case {
+    uint32_t bits;
+    bool finite;
+  };
+  const Case cases[] = {
+      {0x00000000, true},   // +0
+      {0x80000000, true},   // -0
+      {0x00000001, true},   // smallest subnormal
+      {0x807fffff, true},   // largest subnormal, negative
+      {0x3f800000, true},   // 1
+      {0x7f7fffff, true},   // FLT_MAX
+      {0xff7fffff, true},   // -FLT_MAX
+      {0x7f800000, false},  // +inf
+      {0xff800000, false},  // -inf
+      {0x7fc00000, false},  // quiet NaN
+      {0x7f800001, false},  // signalling NaN
+      {0xffffffff, false},  // negative NaN, all bits set
+  };
+  const TensorList global = Random(1, 1.0f);
+  for (const Case& c : cases) {
+    float odd;
+    std::memcpy(&odd, &c.bits, sizeof(odd));
+    for (size_t position : {0, 5, 7, 8, 15, 16, 20}) {
+      std::vector<float> values(21, 0.5f);  // two blocks of 8 and a tail of 5
+      values[position] = odd;
+      std::unique_ptr<Aggregator> agg = FedAvg();
+      ASSERT_TRUE(agg->Begin(global).ok());
+      auto sink = agg->BeginUpdate("n", 1);
+      ASSERT_TRUE(sink.ok());
+      absl::Status s = (*sink)->Add(0, 0, values.data(), values.size());
+      if (c.finite) {
+        EXPECT_TRUE(s.ok()) << std::hex << c.bits << " at " << std::dec << position << ": " << s;
+      } else {
+        EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << std::hex << c.bits;
+        EXPECT_THAT(std::string(s.message()),
+                    HasSubstr(absl::StrCat("tensor conv.weight element ", position,
+                                           " is not finite")));
+        EXPECT_FALSE(agg->needs_rebuild()) << "nothing of a refused call may be folded";
+      }
+    }
+  }
 }
 
 TEST(MeanAggregator, SinksOfAnEndedRoundAreInert) {
