@@ -37,6 +37,10 @@ DEMO_DATA="$BUILD/node/fl-demo-data"
 MODEL="$BUILD/node/fl-model"
 ROUNDS="${TVERR_DEMO_ROUNDS:-5}"
 MIN_NODES="${TVERR_DEMO_MIN_NODES:-3}"
+# Secure aggregation (the coordinator learns only the sum of the updates);
+# TVERR_DEMO_SECURE=0 runs plain FedAvg (needed for min_nodes < 3).
+SECURE="${TVERR_DEMO_SECURE:-1}"
+if [ "$SECURE" = 1 ]; then SECURE_SPEC="secure_aggregation: true"; else SECURE_SPEC=""; fi
 CONSORTIUM=demo
 HOSPITALS=(oslo-uh bergen-hus tromso-unn)
 
@@ -90,6 +94,7 @@ aggregation { strategy: FEDAVG }
 rounds { rounds: $ROUNDS min_nodes: $MIN_NODES phase_deadline_seconds: 120 evaluate_every: 1 }
 splits { train: 0.8 validation: 0.2 }
 seed: 1
+$SECURE_SPEC
 SPEC
 echo "model sha256 $SHA; spec in $OUT/research/run.textproto"
 
@@ -267,7 +272,8 @@ if [ "$COMMITTED" != "$(seq 1 "$ROUNDS" | tr '\n' ' ')" ]; then
   exit 1
 fi
 echo
-echo "Demo federation done: ${#HOSPITALS[@]} hospitals trained $ROUNDS rounds over mutual TLS."
+if [ "$SECURE" = 1 ]; then HOW=" with secure aggregation"; else HOW=""; fi
+echo "Demo federation done: ${#HOSPITALS[@]} hospitals trained $ROUNDS rounds over mutual TLS$HOW."
 if [ "$KEEP" = 1 ]; then
   echo "Running until Ctrl-C. In another shell:"
   echo "  TVERR_COORDINATOR=localhost:$PORT TVERR_TLS_DIR=$OUT/operator/tls $FLCTL nodes"

@@ -61,8 +61,12 @@ void PrintStatus(const v1::RunStatus& s, std::ostream& out) {
                            "TRAIN LOSS", "VAL ACCURACY", "DROPPED");
   }
   for (const v1::RoundSummary& r : s.rounds()) {
-    out << absl::StrFormat("  %-6d %-6d %-8d %-12.4f %-14s %d\n", r.round(),
-                           r.contributors_size(), r.samples(), r.mean_train_loss(),
+    // A secure round knows only the sum: no per-node training loss.
+    out << absl::StrFormat("  %-6d %-6d %-8d %-12s %-14s %d\n", r.round(),
+                           r.contributors_size(), r.samples(),
+                           r.secure_session_id().empty()
+                               ? absl::StrFormat("%.4f", r.mean_train_loss())
+                               : std::string("- (secure)"),
                            r.evaluated() ? absl::StrFormat("%.4f", r.pooled_accuracy()) : "-",
                            r.dropped_size());
   }
@@ -165,7 +169,9 @@ int RunRunCommand(const std::vector<std::string>& argv, std::ostream& out, std::
       for (const v1::RoundSummary& r : status.rounds()) {
         // One row for the pooled round, then one per site.
         absl::StrAppend(&text, status.run().run_id(), ",", r.round(), ",pooled,",
-                        r.contributors_size(), ",", r.samples(), ",", r.mean_train_loss(), ",",
+                        r.contributors_size(), ",", r.samples(), ",",
+                        r.secure_session_id().empty() ? absl::StrCat(r.mean_train_loss()) : "",
+                        ",",
                         r.evaluation_samples(), ",",
                         r.evaluated() ? absl::StrCat(r.pooled_accuracy()) : "", ",\n");
         for (const v1::SiteMetrics& m : r.sites()) {

@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 #include "common/tensor/tensor_codec.h"
+#include "common/secagg/protocol.h"
+#include "common/secagg/quantizer.h"
 #include "coordinator/aggregation/aggregator_factory.h"
 #include "coordinator/aggregation/streaming_update.h"
 
@@ -104,9 +106,13 @@ absl::Status RoundManager::Resume(const std::string& run_id, const v1::RunSpec& 
 
 void RoundManager::StartRound(absl::Time now) {
   const uint64_t round = committed_round_ + 1;
+  uint32_t per_round = spec_.rounds().nodes_per_round();
+  if (spec_.secure_aggregation() && (per_round == 0 || per_round > spec_.secure().max_nodes())) {
+    per_round = spec_.secure().max_nodes();  // the sum's headroom
+  }
   absl::StatusOr<std::vector<std::string>> participants =
-      SelectParticipants(hooks_.online_nodes(), spec_.rounds().nodes_per_round(),
-                         spec_.rounds().min_nodes(), spec_.seed(), round);
+      SelectParticipants(hooks_.online_nodes(), per_round, spec_.rounds().min_nodes(),
+                         spec_.seed(), round);
   if (!participants.ok()) {
     VLOG(1) << "round " << round << " waits: " << participants.status().message();
     return;  // Step() tries again
@@ -119,6 +125,32 @@ void RoundManager::StartRound(absl::Time now) {
     return;
   }
   aggregator_ = std::move(*aggregator);
+  secure_.reset();
+  secure_inputs_.clear();
+  secure_expected_.clear();
+  secure_answered_.clear();
+  secure_lost_.clear();
+  secure_samples_ = 0;
+  std::optional<v1::SecAggRoundSetup> setup;
+  if (spec_.secure_aggregation()) {
+    absl::StatusOr<v1::SecAggRoundSetup> made = SecureSetup(*participants);
+    uint64_t elements = 0;
+    for (const tensor::NamedTensor& t : global_) elements += t.values.size();
+    absl::StatusOr<std::unique_ptr<SecAggServer>> server =
+        made.ok() ? SecAggServer::Create(run_id_, round, global_digest_, *made, elements)
+                  : absl::StatusOr<std::unique_ptr<SecAggServer>>(made.status());
+    if (!server.ok()) {
+      state_ = "failed";
+      failure_ = absl::StrCat("cannot start secure aggregation: ", server.status().message());
+      if (hooks_.persist_state) hooks_.persist_state(run_id_, state_, failure_);
+      return;
+    }
+    setup = *made;
+    secure_ = std::move(*server);
+    secure_phase_ = SecurePhase::kAdvertise;
+    secure_deadline_ = now + absl::Seconds(spec_.rounds().phase_deadline_seconds());
+    secure_expected_ = std::set<std::string>(participants->begin(), participants->end());
+  }
   RoundOptions options;
   options.round = round;
   options.min_nodes = spec_.rounds().min_nodes();
@@ -144,11 +176,179 @@ void RoundManager::StartRound(absl::Time now) {
         std::string(crypto::AsStringView(global_digest_)));
     train->set_round_seed(spec_.seed() * 1000003 + round);
     train->set_deadline_unix_millis(absl::ToUnixMillis(round_->deadline()));
+    if (setup) {
+      *train->mutable_secure() = *setup;
+      for (const v1::SecAggParticipant& p : setup->participants()) {
+        if (p.node() == node) train->mutable_secure()->set_my_index(p.index());
+      }
+    }
     if (absl::Status s = hooks_.send_task(node, std::move(task)); !s.ok()) {
       round_->Drop(node, absl::StrCat("could not send the task: ", s.message()), now);
+      secure_lost_.insert(node);
     }
   }
-  LOG(INFO) << "round " << round << " started with " << participants->size() << " node(s)";
+  LOG(INFO) << "round " << round << " started with " << participants->size() << " node(s)"
+            << (setup ? absl::StrCat(", secure aggregation with threshold ", setup->threshold())
+                      : "");
+}
+
+absl::StatusOr<v1::SecAggRoundSetup> RoundManager::SecureSetup(
+    const std::vector<std::string>& participants) {
+  std::vector<std::string> sorted = participants;
+  std::sort(sorted.begin(), sorted.end());
+  v1::SecAggRoundSetup setup;
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    v1::SecAggParticipant* p = setup.add_participants();
+    p->set_node(sorted[i]);
+    p->set_index(static_cast<uint32_t>(i + 1));
+  }
+  setup.set_threshold(secagg::Threshold(static_cast<uint32_t>(sorted.size()),
+                                        spec_.secure().threshold_fraction()));
+  v1::SecureAggregationParams* params = setup.mutable_params();
+  params->set_clip(spec_.secure().clip());
+  params->set_bits(spec_.secure().bits());
+  params->set_max_nodes(spec_.secure().max_nodes());
+  RETURN_IF_ERROR(secagg::CheckParams(*params));
+  return setup;
+}
+
+bool RoundManager::SecurePhaseComplete() const {
+  for (const std::string& node : secure_expected_) {
+    if (!secure_answered_.count(node) && !secure_lost_.count(node)) return false;
+  }
+  return true;
+}
+
+void RoundManager::AdvanceSecure(absl::Time now) {
+  if (secure_phase_ != SecurePhase::kAdvertise && secure_phase_ != SecurePhase::kShare) return;
+  if (!SecurePhaseComplete() && now < secure_deadline_) return;
+  const bool advertise = secure_phase_ == SecurePhase::kAdvertise;
+  std::set<std::string> next;
+  for (const std::string& node : secure_expected_) {
+    if (secure_answered_.count(node) && !secure_lost_.count(node)) {
+      next.insert(node);
+    } else if (!secure_lost_.count(node)) {
+      round_->Drop(node,
+                   advertise ? "did not advertise its keys in time" : "did not share its keys in time",
+                   now);
+    }
+  }
+  const std::string round_text = absl::StrCat(run_id_.substr(0, 12), "-", round_->round());
+  if (advertise) {
+    absl::StatusOr<v1::SecAggKeysTask> keys = secure_->CloseAdvertise();
+    if (!keys.ok()) {
+      round_->Fail(absl::StrCat("secure aggregation: ", keys.status().message()));
+      return;
+    }
+    for (const std::string& node : next) {
+      v1::Task task;
+      task.set_task_id(absl::StrCat("secagg-keys-", round_text, "-", node));
+      *task.mutable_secagg_keys() = *keys;
+      if (absl::Status s = hooks_.send_task(node, std::move(task)); !s.ok()) {
+        round_->Drop(node, absl::StrCat("could not send the keys: ", s.message()), now);
+        secure_lost_.insert(node);
+      }
+    }
+    secure_phase_ = SecurePhase::kShare;
+  } else {
+    absl::StatusOr<std::map<std::string, v1::SecAggSharesTask>> shares = secure_->CloseSharing();
+    if (!shares.ok()) {
+      round_->Fail(absl::StrCat("secure aggregation: ", shares.status().message()));
+      return;
+    }
+    for (auto& [node, shares_task] : *shares) {
+      v1::Task task;
+      task.set_task_id(absl::StrCat("secagg-shares-", round_text, "-", node));
+      *task.mutable_secagg_shares() = std::move(shares_task);
+      if (absl::Status s = hooks_.send_task(node, std::move(task)); !s.ok()) {
+        round_->Drop(node, absl::StrCat("could not send the shares: ", s.message()), now);
+        secure_lost_.insert(node);
+      }
+    }
+    secure_phase_ = SecurePhase::kInput;
+  }
+  secure_expected_ = std::move(next);
+  secure_answered_.clear();
+  secure_deadline_ = now + absl::Seconds(spec_.rounds().phase_deadline_seconds());
+}
+
+std::optional<absl::StatusOr<tensor::TensorList>> RoundManager::SecureAggregate(absl::Time now) {
+  if (secure_phase_ != SecurePhase::kUnmask) {
+    // The training phase is over: close the masked inputs, ask for shares.
+    secure_inputs_.clear();
+    if (secure_->needs_rebuild()) {
+      if (spool_ == nullptr) {
+        return absl::StatusOr<tensor::TensorList>(absl::FailedPreconditionError(
+            "a masked input broke off part-way and no update spool is configured"));
+      }
+      secure_->ResetSum();
+      for (const std::string& node : secure_->committed_inputs()) {
+        absl::StatusOr<std::unique_ptr<SecAggServer::Input>> input = secure_->BeginInput(node);
+        absl::Status s = input.status();
+        if (s.ok()) {
+          s = spool_->Read(node, round_->round(), 4 << 20,
+                           [&](absl::string_view piece) { return (*input)->Add(piece); });
+        }
+        if (s.ok()) s = (*input)->Commit();
+        if (!s.ok()) {
+          return absl::StatusOr<tensor::TensorList>(absl::Status(
+              s.code(), absl::StrCat("cannot rebuild the masked sum: ", s.message())));
+        }
+      }
+    }
+    absl::StatusOr<std::map<std::string, v1::SecAggUnmaskTask>> tasks = secure_->CloseInput();
+    if (!tasks.ok()) return absl::StatusOr<tensor::TensorList>(tasks.status());
+    secure_expected_.clear();
+    secure_answered_.clear();
+    for (auto& [node, unmask] : *tasks) {
+      secure_expected_.insert(node);
+      v1::Task task;
+      task.set_task_id(absl::StrCat("secagg-unmask-", run_id_.substr(0, 12), "-",
+                                    round_->round(), "-", node));
+      *task.mutable_secagg_unmask() = std::move(unmask);
+      if (absl::Status s = hooks_.send_task(node, std::move(task)); !s.ok()) {
+        secure_lost_.insert(node);
+      }
+    }
+    secure_phase_ = SecurePhase::kUnmask;
+    secure_deadline_ = now + absl::Seconds(spec_.rounds().phase_deadline_seconds());
+  }
+  if (!SecurePhaseComplete() && now < secure_deadline_) return std::nullopt;
+  absl::StatusOr<SecureSum> sum = secure_->Finish();
+  if (!sum.ok()) return absl::StatusOr<tensor::TensorList>(sum.status());
+  if (sum->samples == 0) {
+    return absl::StatusOr<tensor::TensorList>(
+        absl::DataLossError("the secure sum holds no training examples"));
+  }
+  // Back to the model's tensors, then the run's server step on the sum.
+  std::vector<std::vector<double>> numerator;
+  size_t offset = 0;
+  for (const tensor::NamedTensor& t : global_) {
+    if (offset + t.values.size() > sum->weighted_sum.size()) {
+      return absl::StatusOr<tensor::TensorList>(
+          absl::InternalError("the secure sum is shorter than the model"));
+    }
+    numerator.emplace_back(sum->weighted_sum.begin() + static_cast<ptrdiff_t>(offset),
+                           sum->weighted_sum.begin() +
+                               static_cast<ptrdiff_t>(offset + t.values.size()));
+    offset += t.values.size();
+  }
+  absl::StatusOr<ServerOptimizerParams> params = ServerOptimizerParamsFor(spec_.aggregation());
+  if (!params.ok()) return absl::StatusOr<tensor::TensorList>(params.status());
+  ServerOptimizer optimizer(*params, &optimizer_state_);
+  if (absl::Status s = optimizer.CheckState(tensor::LayoutOf(global_)); !s.ok()) {
+    return absl::StatusOr<tensor::TensorList>(s);
+  }
+  tensor::TensorList model = global_;
+  if (absl::Status s = optimizer.Apply(numerator, static_cast<double>(sum->samples), &model);
+      !s.ok()) {
+    return absl::StatusOr<tensor::TensorList>(s);
+  }
+  secure_samples_ = sum->samples;
+  LOG(INFO) << "round " << round_->round() << ": secure sum of " << sum->contributors.size()
+            << " masked input(s) unmasked, " << sum->samples << " samples, session "
+            << crypto::ToHex(secure_->session_id()).substr(0, 16);
+  return absl::StatusOr<tensor::TensorList>(std::move(model));
 }
 
 absl::Status RoundManager::Pause(const std::string& run_id) {
@@ -190,6 +390,8 @@ absl::Status RoundManager::Abort(const std::string& run_id) {
   contributions_.clear();
   spooled_.clear();
   evaluations_.clear();
+  secure_inputs_.clear();
+  secure_.reset();
   if (spool_ != nullptr) spool_->Clear();
   pause_requested_ = false;
   state_ = "aborted";
@@ -201,6 +403,10 @@ absl::Status RoundManager::Abort(const std::string& run_id) {
 
 void RoundManager::Step(absl::Time now) {
   absl::MutexLock lock(&mu_);
+  Advance(now);
+}
+
+void RoundManager::Advance(absl::Time now) {
   if (state_ != "running") return;
   if (round_ == nullptr) {
     if (pause_requested_) {
@@ -213,6 +419,7 @@ void RoundManager::Step(absl::Time now) {
     return;
   }
   round_->Tick(now);
+  if (secure_ != nullptr && round_->phase() == RoundPhase::kTraining) AdvanceSecure(now);
   if (round_->phase() == RoundPhase::kAggregating) FinishRound(now);
   if (round_->phase() == RoundPhase::kCommitting) CommitRound(now);
   if (round_ != nullptr && round_->phase() == RoundPhase::kFailed) EndRound(false, now);
@@ -222,7 +429,19 @@ void RoundManager::FinishRound(absl::Time now) {
   // Updates still open belong to nodes the round no longer waits for.
   streams_.clear();
   optimizer_before_ = optimizer_state_;
-  absl::StatusOr<tensor::TensorList> next = aggregator_->Finish();
+  absl::StatusOr<tensor::TensorList> next = absl::UnknownError("not aggregated");
+  if (secure_ != nullptr) {
+    std::optional<absl::StatusOr<tensor::TensorList>> unmasked = SecureAggregate(now);
+    if (!unmasked.has_value()) return;  // waiting for the unmask answers
+    next = std::move(*unmasked);
+    if (!next.ok()) {
+      optimizer_state_ = optimizer_before_;
+      round_->Fail(absl::StrCat("secure aggregation failed: ", next.status().message()));
+      return;
+    }
+  } else {
+    next = aggregator_->Finish();
+  }
   if (absl::IsAborted(next.status())) {
     // An update broke off after part of it had been folded: add the
     // committed updates again from the spool.
@@ -309,6 +528,7 @@ void RoundManager::CommitRound(absl::Time now) {
     record.contributors = round_->contributors();
     record.global_sha256 = crypto::ToHex(next_digest_);
     for (const auto& [node, c] : contributions_) record.samples += c.samples();
+    if (secure_ != nullptr) record.samples = secure_samples_;
     double correct = 0;
     for (const auto& [node, e] : evaluations_) {
       record.evaluation_samples += e.samples();
@@ -363,6 +583,12 @@ void RoundManager::EndRound(bool committed, absl::Time now) {
     loss += static_cast<double>(c.samples()) * c.train_loss();
     record.max_train_seconds = std::max(record.max_train_seconds, c.train_seconds());
   }
+  if (secure_ != nullptr) {
+    record.samples = secure_samples_;  // only the sum is known
+    if (secure_phase_ != SecurePhase::kAdvertise) {
+      record.secure_session = crypto::ToHex(secure_->session_id());
+    }
+  }
   if (record.samples > 0) record.mean_train_loss = loss / static_cast<double>(record.samples);
   record.evaluations = evaluations_;
   double correct = 0;
@@ -404,6 +630,8 @@ void RoundManager::EndRound(bool committed, absl::Time now) {
   spooled_.clear();
   evaluations_.clear();
   activity_.clear();
+  secure_inputs_.clear();
+  secure_.reset();
   if (spool_ != nullptr) spool_->Clear();
 }
 
@@ -423,16 +651,32 @@ absl::StatusOr<std::unique_ptr<UpdateUpload>> RoundManager::BeginUpdate(
     return absl::FailedPreconditionError(
         absl::StrCat("round ", header.round(), " expects no update from ", node));
   }
-  const uint64_t samples = header.update().samples();
-  if (samples == 0 || samples > 1000000000) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("update.samples ", samples, " is not plausible (1 .. 10^9)"));
+  const bool masked = header.kind() == v1::PAYLOAD_KIND_MASKED_INPUT;
+  if (masked != (secure_ != nullptr)) {
+    return absl::FailedPreconditionError(
+        masked ? "this run does not use secure aggregation: send a weight update"
+               : "this run uses secure aggregation: send a masked input");
   }
-  if (streams_.count(node)) {
+  if (streams_.count(node) || secure_inputs_.count(node)) {
     return absl::FailedPreconditionError(absl::StrCat(node, " is already uploading"));
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<StreamingUpdate> stream,
-                   StreamingUpdate::Start(*aggregator_, node, static_cast<double>(samples)));
+  std::unique_ptr<StreamingUpdate> stream;
+  std::unique_ptr<SecAggServer::Input> input;
+  if (masked) {
+    if (secure_phase_ != SecurePhase::kInput) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "round ", header.round(), " is still exchanging keys; its masked inputs come later"));
+    }
+    ASSIGN_OR_RETURN(input, secure_->BeginInput(node));
+  } else {
+    const uint64_t samples = header.update().samples();
+    if (samples == 0 || samples > 1000000000) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("update.samples ", samples, " is not plausible (1 .. 10^9)"));
+    }
+    ASSIGN_OR_RETURN(stream,
+                     StreamingUpdate::Start(*aggregator_, node, static_cast<double>(samples)));
+  }
   std::unique_ptr<UpdateSpool::Writer> spool;
   if (spool_ != nullptr) {
     absl::StatusOr<std::unique_ptr<UpdateSpool::Writer>> writer =
@@ -443,7 +687,11 @@ absl::StatusOr<std::unique_ptr<UpdateUpload>> RoundManager::BeginUpdate(
       LOG(WARNING) << "cannot spool the update of " << node << ": " << writer.status().message();
     }
   }
-  streams_[node] = std::move(stream);
+  if (masked) {
+    secure_inputs_[node] = std::move(input);
+  } else {
+    streams_[node] = std::move(stream);
+  }
   Activity& activity = activity_[node];
   activity.upload_done = 0;
   activity.upload_total = header.total_size();
@@ -454,8 +702,15 @@ absl::StatusOr<std::unique_ptr<UpdateUpload>> RoundManager::BeginUpdate(
 absl::Status RoundManager::AddPiece(const std::string& node, uint64_t round,
                                     absl::string_view data) {
   absl::MutexLock lock(&mu_);
+  if (round_ == nullptr || round_->round() != round) {
+    return absl::FailedPreconditionError("the round closed during the upload");
+  }
+  if (auto input = secure_inputs_.find(node); input != secure_inputs_.end()) {
+    activity_[node].upload_done += data.size();
+    return input->second->Add(data);
+  }
   auto it = streams_.find(node);
-  if (round_ == nullptr || round_->round() != round || it == streams_.end()) {
+  if (it == streams_.end()) {
     return absl::FailedPreconditionError("the round closed during the upload");
   }
   activity_[node].upload_done += data.size();
@@ -465,12 +720,19 @@ absl::Status RoundManager::AddPiece(const std::string& node, uint64_t round,
 absl::Status RoundManager::FinishUpdate(const std::string& node, uint64_t round,
                                         const v1::UpdateInfo& info, bool spooled) {
   absl::MutexLock lock(&mu_);
-  auto it = streams_.find(node);
-  if (round_ == nullptr || round_->round() != round || it == streams_.end()) {
+  if (round_ == nullptr || round_->round() != round) {
     return absl::FailedPreconditionError("the round closed during the upload");
   }
-  absl::Status s = it->second->Commit();
-  streams_.erase(it);
+  absl::Status s;
+  if (auto input = secure_inputs_.find(node); input != secure_inputs_.end()) {
+    s = input->second->Commit();
+    secure_inputs_.erase(input);
+  } else if (auto it = streams_.find(node); it != streams_.end()) {
+    s = it->second->Commit();
+    streams_.erase(it);
+  } else {
+    return absl::FailedPreconditionError("the round closed during the upload");
+  }
   const absl::Time now = absl::Now();
   if (!s.ok()) {
     round_->Drop(node, absl::StrCat("update rejected: ", s.message()), now);
@@ -478,13 +740,16 @@ absl::Status RoundManager::FinishUpdate(const std::string& node, uint64_t round,
   }
   contributions_[node] = info;
   if (spooled) spooled_.insert(node);
-  return round_->UpdateCommitted(node, now);
+  RETURN_IF_ERROR(round_->UpdateCommitted(node, now));
+  Advance(now);  // the last update starts the aggregation at once
+  return absl::OkStatus();
 }
 
 void RoundManager::AbortUpdate(const std::string& node, uint64_t round, const std::string& reason) {
   absl::MutexLock lock(&mu_);
   if (round_ == nullptr || round_->round() != round) return;
   streams_.erase(node);  // withdraws the update
+  secure_inputs_.erase(node);
   round_->Drop(node, reason, absl::Now());
 }
 
@@ -492,7 +757,85 @@ void RoundManager::NodeLost(const std::string& node, absl::Time now) {
   absl::MutexLock lock(&mu_);
   if (round_ == nullptr) return;
   streams_.erase(node);
+  secure_inputs_.erase(node);
   round_->Drop(node, "disconnected", now);
+  if (secure_ != nullptr) {
+    secure_lost_.insert(node);
+    Advance(now);  // the phase may have been waiting only for this node
+  }
+}
+
+namespace {
+
+absl::Status NotExpected(absl::string_view what, uint64_t round) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("round ", round, " does not take ", what, " now"));
+}
+
+}  // namespace
+
+absl::Status RoundManager::SecAggAdvertised(const std::string& node,
+                                            const v1::SecAggAdvertiseRequest& request) {
+  absl::MutexLock lock(&mu_);
+  if (state_ != "running" || request.run_id() != run_id_ || round_ == nullptr ||
+      request.round() != round_->round() || secure_ == nullptr ||
+      secure_phase_ != SecurePhase::kAdvertise || !secure_expected_.count(node) ||
+      secure_answered_.count(node)) {
+    return NotExpected("advertised keys", request.round());
+  }
+  const absl::Time now = absl::Now();
+  if (absl::Status s = secure_->Advertised(node, request); !s.ok()) {
+    round_->Drop(node, absl::StrCat("keys refused: ", s.message()), now);
+    secure_lost_.insert(node);
+    Advance(now);
+    return s;
+  }
+  secure_answered_.insert(node);
+  Advance(now);
+  return absl::OkStatus();
+}
+
+absl::Status RoundManager::SecAggSharesReceived(const std::string& node,
+                                                const v1::SecAggShareKeysRequest& request) {
+  absl::MutexLock lock(&mu_);
+  if (state_ != "running" || request.run_id() != run_id_ || round_ == nullptr ||
+      request.round() != round_->round() || secure_ == nullptr ||
+      secure_phase_ != SecurePhase::kShare || !secure_expected_.count(node) ||
+      secure_answered_.count(node)) {
+    return NotExpected("key shares", request.round());
+  }
+  const absl::Time now = absl::Now();
+  if (absl::Status s = secure_->SharesReceived(node, request); !s.ok()) {
+    round_->Drop(node, absl::StrCat("key shares refused: ", s.message()), now);
+    secure_lost_.insert(node);
+    Advance(now);
+    return s;
+  }
+  secure_answered_.insert(node);
+  Advance(now);
+  return absl::OkStatus();
+}
+
+absl::Status RoundManager::SecAggUnmaskReceived(const std::string& node,
+                                                const v1::SecAggUnmaskRequest& request) {
+  absl::MutexLock lock(&mu_);
+  if (state_ != "running" || request.run_id() != run_id_ || round_ == nullptr ||
+      request.round() != round_->round() || secure_ == nullptr ||
+      secure_phase_ != SecurePhase::kUnmask || !secure_expected_.count(node) ||
+      secure_answered_.count(node)) {
+    return NotExpected("unmask shares", request.round());
+  }
+  const absl::Time now = absl::Now();
+  if (absl::Status s = secure_->UnmaskReceived(node, request); !s.ok()) {
+    LOG(WARNING) << "round " << round_->round() << ": unmask shares of " << node
+                 << " refused: " << s.message();
+    secure_lost_.insert(node);
+    Advance(now);
+    return s;
+  }
+  secure_answered_.insert(node);
+  Advance(now);
+  return absl::OkStatus();
 }
 
 absl::Status RoundManager::ProgressReceived(const std::string& node,

@@ -30,6 +30,7 @@
 #include "coordinator/aggregation/streaming_update.h"
 #include "coordinator/round/round_state.h"
 #include "coordinator/round/update_spool.h"
+#include "coordinator/secagg/secagg_server.h"
 #include "tverr/v1/node.pb.h"
 #include "tverr/v1/researcher.pb.h"
 #include "tverr/v1/run.pb.h"
@@ -72,6 +73,8 @@ struct RoundRecord {
   // among the contributors (as they reported it).
   double duration_seconds = 0;
   double max_train_seconds = 0;
+  // Secure rounds: the session id (hex) every key derivation was bound to.
+  std::string secure_session;
 };
 
 struct RunProgress {
@@ -164,6 +167,14 @@ class RoundManager {
   // that is not a participant.
   absl::Status ProgressReceived(const std::string& node, const v1::TaskProgress& progress);
 
+  // A node's messages of a secure round (phases 1, 2 and 4; phase 3 is its
+  // masked input, an upload). FAILED_PRECONDITION when the round is not
+  // secure or not in that phase, or does not expect the node.
+  absl::Status SecAggAdvertised(const std::string& node, const v1::SecAggAdvertiseRequest& request);
+  absl::Status SecAggSharesReceived(const std::string& node,
+                                    const v1::SecAggShareKeysRequest& request);
+  absl::Status SecAggUnmaskReceived(const std::string& node, const v1::SecAggUnmaskRequest& request);
+
   // A node's stream closed: it is dropped from the open round.
   void NodeLost(const std::string& node, absl::Time now);
 
@@ -174,6 +185,20 @@ class RoundManager {
  private:
   friend class UpdateUpload;
   void StartRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The open round's next steps that are due (Step's work after the lock).
+  void Advance(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Secure rounds: the setup sent with the train tasks, or an error.
+  absl::StatusOr<v1::SecAggRoundSetup> SecureSetup(const std::vector<std::string>& participants)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Closes the key exchange phases when everybody answered or at their
+  // deadline.
+  void AdvanceSecure(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The unmasking, in the aggregation phase: nullopt while it waits for
+  // answers; then the new model or why there is none.
+  std::optional<absl::StatusOr<tensor::TensorList>> SecureAggregate(absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Nodes of `expected` that have neither answered nor gone.
+  bool SecurePhaseComplete() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CommitRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndRound(bool committed, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -218,6 +243,17 @@ class RoundManager {
   tensor::TensorList next_global_ ABSL_GUARDED_BY(mu_);
   crypto::Sha256Digest next_digest_ ABSL_GUARDED_BY(mu_){};
   std::map<std::string, v1::EvaluationReport> evaluations_ ABSL_GUARDED_BY(mu_);
+  // Secure aggregation of the open round (null in plain rounds).
+  enum class SecurePhase { kAdvertise, kShare, kInput, kUnmask };
+  std::unique_ptr<SecAggServer> secure_ ABSL_GUARDED_BY(mu_);
+  SecurePhase secure_phase_ ABSL_GUARDED_BY(mu_) = SecurePhase::kAdvertise;
+  absl::Time secure_deadline_ ABSL_GUARDED_BY(mu_);
+  // Who the current phase waits for, who answered, who went away.
+  std::set<std::string> secure_expected_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> secure_answered_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> secure_lost_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::unique_ptr<SecAggServer::Input>> secure_inputs_ ABSL_GUARDED_BY(mu_);
+  uint64_t secure_samples_ ABSL_GUARDED_BY(mu_) = 0;
   // Server optimizer state before this round's aggregation, restored when
   // the round cannot be made durable.
   ServerOptimizerState optimizer_before_ ABSL_GUARDED_BY(mu_);

@@ -148,7 +148,9 @@ grpc::Status NodeServiceImpl::Upload(grpc::ServerContext* context,
   std::unique_ptr<store::BlobWriter> blob;
   transfer::ChunkAssembler assembler(
       options_.max_transfer_bytes,
-      [](v1::PayloadKind kind) { return kind == v1::PAYLOAD_KIND_WEIGHT_UPDATE; },
+      [](v1::PayloadKind kind) {
+        return kind == v1::PAYLOAD_KIND_WEIGHT_UPDATE || kind == v1::PAYLOAD_KIND_MASKED_INPUT;
+      },
       [&](absl::string_view data) {
         return update != nullptr ? update->Add(data) : blob->Append(data);
       });
@@ -255,6 +257,47 @@ grpc::Status NodeServiceImpl::ReportProgress(grpc::ServerContext* context,
   if (rounds_ == nullptr) return ToGrpcStatus(absl::UnavailableError("no run is open"));
   // Refusals are routine (a report racing the end of a round): no log.
   return ToGrpcStatus(rounds_->ProgressReceived(peer->identity.Uri(), *request));
+}
+
+namespace {
+
+// The three secure-aggregation RPCs: authorise, hand to the round manager,
+// log refusals (they name the node and the phase, never key material).
+template <typename Request>
+grpc::Status SecAggCall(const Authorizer* authorizer, RoundManager* rounds,
+                        grpc::ServerContext* context, const char* method, const Request& request,
+                        absl::Status (RoundManager::*handle)(const std::string&, const Request&)) {
+  absl::StatusOr<tls::Peer> peer = authorizer->Authorize(*context, method);
+  if (!peer.ok()) return ToGrpcStatus(peer.status());
+  if (rounds == nullptr) return ToGrpcStatus(absl::UnavailableError("no run is open"));
+  absl::Status s = (rounds->*handle)(peer->identity.Uri(), request);
+  if (!s.ok()) {
+    LOG(WARNING) << method << " from " << peer->identity.Uri() << " refused: " << s.message();
+  }
+  return ToGrpcStatus(s);
+}
+
+}  // namespace
+
+grpc::Status NodeServiceImpl::SecAggAdvertise(grpc::ServerContext* context,
+                                              const v1::SecAggAdvertiseRequest* request,
+                                              v1::SecAggAck* /*response*/) {
+  return SecAggCall(authorizer_, rounds_, context, "tverr.v1.NodeService/SecAggAdvertise",
+                    *request, &RoundManager::SecAggAdvertised);
+}
+
+grpc::Status NodeServiceImpl::SecAggShareKeys(grpc::ServerContext* context,
+                                              const v1::SecAggShareKeysRequest* request,
+                                              v1::SecAggAck* /*response*/) {
+  return SecAggCall(authorizer_, rounds_, context, "tverr.v1.NodeService/SecAggShareKeys",
+                    *request, &RoundManager::SecAggSharesReceived);
+}
+
+grpc::Status NodeServiceImpl::SecAggUnmask(grpc::ServerContext* context,
+                                           const v1::SecAggUnmaskRequest* request,
+                                           v1::SecAggAck* /*response*/) {
+  return SecAggCall(authorizer_, rounds_, context, "tverr.v1.NodeService/SecAggUnmask",
+                    *request, &RoundManager::SecAggUnmaskReceived);
 }
 
 }  // namespace tverr::coordinator

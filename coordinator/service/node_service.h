@@ -57,6 +57,14 @@ class NodeServiceImpl final : public v1::NodeService::Service {
                                 v1::EvaluationAck* response) override;
   grpc::Status ReportProgress(grpc::ServerContext* context, const v1::TaskProgress* request,
                               v1::ProgressAck* response) override;
+  grpc::Status SecAggAdvertise(grpc::ServerContext* context,
+                               const v1::SecAggAdvertiseRequest* request,
+                               v1::SecAggAck* response) override;
+  grpc::Status SecAggShareKeys(grpc::ServerContext* context,
+                               const v1::SecAggShareKeysRequest* request,
+                               v1::SecAggAck* response) override;
+  grpc::Status SecAggUnmask(grpc::ServerContext* context, const v1::SecAggUnmaskRequest* request,
+                            v1::SecAggAck* response) override;
 
  private:
   const NodeServiceOptions options_;

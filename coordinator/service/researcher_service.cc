@@ -177,6 +177,7 @@ absl::Status ResearcherServiceImpl::Status(const std::string& run_id, v1::RunSta
     s->set_evaluation_samples(r.evaluation_samples);
     s->set_duration_seconds(r.duration_seconds);
     s->set_max_train_seconds(r.max_train_seconds);
+    s->set_secure_session_id(r.secure_session);
     for (const auto& [node, e] : r.evaluations) {
       v1::SiteMetrics* m = s->add_sites();
       m->set_site(node);
@@ -241,10 +242,13 @@ grpc::Status ResearcherServiceImpl::WatchRun(grpc::ServerContext* context,
     for (; sent < static_cast<size_t>(status.rounds_size()); ++sent) {
       const v1::RoundSummary& r = status.rounds(static_cast<int>(sent));
       v1::RunEvent event;
+      // A secure round knows only the sum: no per-node training loss.
+      const bool secure = !r.secure_session_id().empty();
       event.set_message(absl::StrCat(
           "round ", r.round(), "/", status.total_rounds(), " committed: ", r.contributors_size(),
-          " node(s), ", r.samples(), " samples, mean train loss ",
-          absl::StrFormat("%.4f", r.mean_train_loss()),
+          " node(s), ", r.samples(), " samples",
+          secure ? absl::StrCat(", secure sum (session ", r.secure_session_id().substr(0, 16), ")")
+                 : absl::StrFormat(", mean train loss %.4f", r.mean_train_loss()),
           r.evaluated() ? absl::StrFormat(", pooled validation accuracy %.4f (%d examples)",
                                           r.pooled_accuracy(), r.evaluation_samples())
                         : "",

@@ -82,8 +82,13 @@ absl::StatusOr<v1::NodeConfig> FinishNodeConfig(v1::NodeConfig config, const std
   if (b->max_ms() == 0) b->set_max_ms(30000);
   if (b->multiplier() == 0) b->set_multiplier(2.0);
   if (b->jitter() == 0) b->set_jitter(0.2);
+  if (config.secure_aggregation_min_peers() == 0) config.set_secure_aggregation_min_peers(3);
 
   config::ConfigErrors errors(source);
+  if (config.secure_aggregation_min_peers() < 3) {
+    errors.Add("secure_aggregation_min_peers",
+               "must be >= 3: in a sum of two updates each contributor learns the other's");
+  }
   if (config.has_data()) ValidateData(base_dir, &config, &errors);
   for (int i = 0; i < config.approved_runs_size(); ++i) {
     const std::string& id = config.approved_runs(i);

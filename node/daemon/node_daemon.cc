@@ -4,11 +4,16 @@
 #include <grpcpp/client_context.h>
 #include <grpcpp/create_channel.h>
 
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+#include "common/tensor/tensor_codec.h"
 #include "common/tls/credentials.h"
 #include "common/tls/peer.h"
 #include "node/daemon/backoff.h"
@@ -90,8 +95,70 @@ NodeDaemon::NodeDaemon(NodeDaemonOptions options) : options_(std::move(options))
           if (!s.ok()) VLOG(1) << "progress report refused: " << s.error_message();
         },
         absl::Milliseconds(500));
+    SecureRounds::Sender sender;
+    sender.advertise = [this](const v1::SecAggAdvertiseRequest& r) {
+      return SendSecure(&v1::NodeService::Stub::SecAggAdvertise, r);
+    };
+    sender.share_keys = [this](const v1::SecAggShareKeysRequest& r) {
+      return SendSecure(&v1::NodeService::Stub::SecAggShareKeys, r);
+    };
+    sender.unmask = [this](const v1::SecAggUnmaskRequest& r) {
+      return SendSecure(&v1::NodeService::Stub::SecAggUnmask, r);
+    };
+    secure_rounds_ = std::make_unique<SecureRounds>(std::move(sender));
     worker_thread_ = std::thread([this] { WorkerLoop(); });
   }
+}
+
+template <typename Request>
+absl::Status NodeDaemon::SendSecure(
+    grpc::Status (v1::NodeService::Stub::*rpc)(grpc::ClientContext*, const Request&,
+                                               v1::SecAggAck*),
+    const Request& request) {
+  std::shared_ptr<v1::NodeService::Stub> stub;
+  {
+    absl::MutexLock lock(&mu_);
+    stub = session_stub_;
+  }
+  if (stub == nullptr) return absl::UnavailableError("not connected to the coordinator");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::SecAggAck ack;
+  return FromGrpcStatus(((*stub).*rpc)(&ctx, request, &ack));
+}
+
+absl::StatusOr<SecAggClient::Options> NodeDaemon::SecureOptions() {
+  const v1::TlsConfig& tls = options_.config.tls();
+  SecAggClient::Options options;
+  {
+    absl::MutexLock lock(&mu_);
+    options.node = identity_;
+  }
+  if (options.node.empty()) return absl::UnavailableError("not joined to the coordinator");
+  auto read = [](const std::string& path, std::string* out) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    *out = bytes.str();
+    return in.good() || in.eof() ? absl::OkStatus()
+                                 : absl::NotFoundError(absl::StrCat("cannot read ", path));
+  };
+  RETURN_IF_ERROR(read(tls.cert_file(), &options.certificate_pem));
+  RETURN_IF_ERROR(read(tls.key_file(), &options.private_key_pem));
+  RETURN_IF_ERROR(read(tls.ca_file(), &options.ca_pem));
+  if (!tls.crl_dir().empty()) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(tls.crl_dir(), ec)) {
+      std::string crl;
+      if (entry.is_regular_file() && read(entry.path().string(), &crl).ok()) {
+        options.crl_pems.push_back(std::move(crl));
+      }
+    }
+  }
+  options.min_peers = options_.config.secure_aggregation_min_peers() > 0
+                          ? options_.config.secure_aggregation_min_peers()
+                          : 3;
+  return options;
 }
 
 NodeDaemon::~NodeDaemon() {
@@ -113,6 +180,7 @@ ProgressFn NodeDaemon::ProgressFor(const std::string& run_id, uint64_t round) {
 }
 
 void NodeDaemon::Stop() {
+  if (secure_rounds_ != nullptr) secure_rounds_->Cancel();
   absl::MutexLock lock(&mu_);
   stopping_ = true;
   if (active_call_ != nullptr) active_call_->TryCancel();
@@ -198,6 +266,7 @@ absl::Status NodeDaemon::RunSession() {
     if (stopping_) return absl::CancelledError("stopping");
     active_call_ = &stream_ctx;
     session_stub_ = stub;
+    identity_ = joined.identity();
   }
   {
     absl::MutexLock lock(&session.mu);
@@ -231,6 +300,19 @@ absl::Status NodeDaemon::RunSession() {
         break;
       case v1::Task::kEvaluate:
         EnqueueRoundTask(std::move(task));
+        break;
+      case v1::Task::kSecaggKeys:
+      case v1::Task::kSecaggShares:
+      case v1::Task::kSecaggUnmask:
+        if (secure_rounds_ == nullptr) {
+          LOG(WARNING) << "refusing task " << task.task_id() << ": no round work configured";
+        } else if (task.has_secagg_keys()) {
+          secure_rounds_->OnKeys(task.secagg_keys());
+        } else if (task.has_secagg_shares()) {
+          secure_rounds_->OnShares(task.secagg_shares());
+        } else {
+          secure_rounds_->OnUnmask(task.secagg_unmask());
+        }
         break;
       default:
         // A newer coordinator may send task kinds this node does not know;
@@ -424,6 +506,21 @@ void NodeDaemon::RunTrainTask(const v1::Task& task) {
     LOG(WARNING) << what << " dropped: not connected to the coordinator";
     return;
   }
+  // Secure rounds: keys first (cheap), so that the key exchange runs while
+  // this node trains.
+  std::shared_ptr<SecAggClient> secure;
+  if (task.train().has_secure()) {
+    absl::StatusOr<SecAggClient::Options> secure_options = SecureOptions();
+    absl::StatusOr<std::shared_ptr<SecAggClient>> started =
+        secure_options.ok() ? secure_rounds_->Begin(*secure_options, train)
+                            : absl::StatusOr<std::shared_ptr<SecAggClient>>(
+                                  secure_options.status());
+    if (!started.ok()) {
+      LOG(WARNING) << what << " refused: secure aggregation: " << started.status().message();
+      return;
+    }
+    secure = *started;
+  }
   LOG(INFO) << what << ": training";
   const absl::Time started = absl::Now();
   PayloadClient fetch_client(stub.get());
@@ -445,16 +542,39 @@ void NodeDaemon::RunTrainTask(const v1::Task& task) {
     LOG(WARNING) << what << ": update not uploaded: not connected to the coordinator";
     return;
   }
+  if (secure != nullptr) {
+    // Only the masked sum may reveal anything: the sample count travels
+    // inside it, and no per-node loss or accuracy is sent.
+    if (absl::Status ready = secure_rounds_->AwaitShares(train.run_id(), train.round(), deadline);
+        !ready.ok()) {
+      LOG(WARNING) << what << ": no masked input sent: " << ready.message();
+      return;
+    }
+    absl::StatusOr<tensor::TensorList> delta = tensor::Decode(outcome->update);
+    absl::StatusOr<std::string> masked =
+        delta.ok() ? secure->MaskedInput(*delta, outcome->info.samples())
+                   : absl::StatusOr<std::string>(delta.status());
+    if (!masked.ok()) {
+      LOG(WARNING) << what << ": no masked input sent: " << masked.status().message();
+      return;
+    }
+    v1::UpdateInfo info;
+    info.set_train_seconds(outcome->info.train_seconds());
+    outcome->info = info;
+    outcome->update = std::move(*masked);
+  }
   PayloadClient upload_client(stub.get());
   absl::Status uploaded = with_transfers(&upload_client, [&] {
-    return upload_client.UploadUpdate(train.run_id(), train.round(), outcome->info,
-                                      outcome->update);
+    return upload_client.UploadUpdate(
+        train.run_id(), train.round(), outcome->info, outcome->update,
+        secure != nullptr ? v1::PAYLOAD_KIND_MASKED_INPUT : v1::PAYLOAD_KIND_WEIGHT_UPDATE);
   });
   if (!uploaded.ok()) {
     LOG(WARNING) << what << ": update not uploaded: " << uploaded;
     return;
   }
-  LOG(INFO) << what << ": update uploaded (" << outcome->info.samples() << " samples, "
+  LOG(INFO) << what << ": " << (secure != nullptr ? "masked input" : "update") << " uploaded ("
+            << outcome->info.samples() << " samples, "
             << outcome->update.size() << " bytes, "
             << absl::FormatDuration(absl::Trunc(absl::Now() - started, absl::Seconds(1)))
             << ")";

@@ -24,6 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "node/daemon/progress_reporter.h"
+#include "node/daemon/secure_rounds.h"
 #include "node/worker/round_worker.h"
 #include "tverr/v1/common.pb.h"
 #include "tverr/v1/config.pb.h"
@@ -89,6 +90,14 @@ class NodeDaemon {
   void WorkerLoop();
   void RunEvaluateTask(const v1::Task& task);
   void RunTrainTask(const v1::Task& task);
+  // What this node's SecAggClient needs (PEMs read from the TLS files).
+  absl::StatusOr<SecAggClient::Options> SecureOptions();
+  // Sends one secure-aggregation message over the current session.
+  template <typename Request>
+  absl::Status SendSecure(
+      grpc::Status (v1::NodeService::Stub::*rpc)(grpc::ClientContext*, const Request&,
+                                                 v1::SecAggAck*),
+      const Request& request);
   // Progress of a task of `run_id`/`round`, for the reporter.
   ProgressFn ProgressFor(const std::string& run_id, uint64_t round);
   // The stub of the current session; waits for one until `deadline` or
@@ -106,6 +115,8 @@ class NodeDaemon {
   bool reset_backoff_ ABSL_GUARDED_BY(mu_) = false;
   // Stub of the joined session; null between sessions.
   std::shared_ptr<v1::NodeService::Stub> session_stub_ ABSL_GUARDED_BY(mu_);
+  // This node's identity as the coordinator named it at the last join.
+  std::string identity_ ABSL_GUARDED_BY(mu_);
   // Round tasks waiting for the worker, oldest first.
   std::deque<v1::Task> queue_ ABSL_GUARDED_BY(mu_);
   // Transfers of the task being worked on, for cancelling on Stop().
@@ -118,6 +129,8 @@ class NodeDaemon {
   // Reports the worker's progress over the current session; null without
   // round work. Declared last: stopped before the members it uses go.
   std::unique_ptr<ProgressReporter> progress_;
+  // Secure-aggregation rounds; null without round work.
+  std::unique_ptr<SecureRounds> secure_rounds_;
 };
 
 }  // namespace tverr::node

@@ -95,10 +95,11 @@ absl::StatusOr<std::string> PayloadClient::Fetch(const std::string& sha256_hex,
 }
 
 absl::Status PayloadClient::UploadUpdate(const std::string& run_id, uint64_t round,
-                                         const v1::UpdateInfo& info, const std::string& tvts) {
+                                         const v1::UpdateInfo& info, const std::string& tvts,
+                                         v1::PayloadKind kind) {
   const std::string what = absl::StrCat("upload of the update of round ", round);
   v1::TransferHeader header;
-  header.set_kind(v1::PAYLOAD_KIND_WEIGHT_UPDATE);
+  header.set_kind(kind);
   header.set_run_id(run_id);
   header.set_round(round);
   *header.mutable_update() = info;

@@ -49,11 +49,13 @@ class PayloadClient final : public PayloadFetcher {
   absl::StatusOr<std::string> Fetch(const std::string& sha256_hex, v1::PayloadKind kind) override;
 
   // Uploads `tvts` as the weight update of `run_id`'s round `round`, with
-  // `info` in the header, in 4 MiB chunks. OK once the coordinator returned
+  // `info` in the header, in 4 MiB chunks (`kind` MASKED_INPUT: the bytes
+  // are a masked input of a secure round). OK once the coordinator returned
   // a receipt for exactly these bytes; the coordinator's refusal as its gRPC
   // status; DATA_LOSS if the receipt names other bytes.
   absl::Status UploadUpdate(const std::string& run_id, uint64_t round, const v1::UpdateInfo& info,
-                            const std::string& tvts);
+                            const std::string& tvts,
+                            v1::PayloadKind kind = v1::PAYLOAD_KIND_WEIGHT_UPDATE);
 
   // Cancels the calls in flight and makes every later call fail with
   // CANCELLED.

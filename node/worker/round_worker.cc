@@ -78,7 +78,10 @@ absl::StatusOr<RoundWorker::RunContext*> RoundWorker::Prepare(const std::string&
     data.input = spec.input();
     data.labels.assign(spec.labels().begin(), spec.labels().end());
     data.fractions = spec.splits();
-    data.split_salt = run_id;  // one split per run, stable across its rounds
+    // One split per run seed, stable across the rounds: runs that share a
+    // seed (say, plain and secure, or two strategies) train and validate on
+    // the same patients, so their metrics compare.
+    data.split_salt = absl::StrCat("seed-", spec.seed());
     ASSIGN_OR_RETURN(std::unique_ptr<DicomDirectorySource> source,
                      DicomDirectorySource::Open(data));
     auto context = std::make_unique<RunContext>();

@@ -18,6 +18,9 @@
 // an update of the same size as a stored payload) — the least transfer work
 // a round does per node.
 //
+// The same run is made twice: plain FedAvg, then with secure aggregation
+// (issue 5: its round overhead, and the round-time ratio secure / plain).
+//
 // Run it through scripts/bench-round.sh; results go to docs/benchmarks.md.
 #include <grpcpp/grpcpp.h>
 
@@ -146,25 +149,32 @@ int Main() {
   CHECK_OK(node::WriteLogisticRegression(artifact_path, 1, side, side, 10, 5));
   const std::string artifact = ReadAll(artifact_path);
 
-  v1::RunSpec spec;
-  spec.set_artifact_sha256(crypto::ToHex(crypto::Sha256(artifact)));
-  spec.mutable_input()->set_width(side);
-  spec.mutable_input()->set_height(side);
-  spec.mutable_input()->set_channels(1);
-  for (const std::string& l : node::demo::FashionMnistLabels()) spec.add_labels(l);
-  spec.mutable_optimizer()->set_kind(v1::OptimizerSpec::SGD);
-  spec.mutable_optimizer()->set_learning_rate(0.01);
-  spec.mutable_local()->set_batch_size(32);
-  spec.mutable_local()->set_local_epochs(1);
-  spec.mutable_local()->set_threads(1);
-  spec.mutable_rounds()->set_rounds(absl::GetFlag(FLAGS_rounds));
-  spec.mutable_rounds()->set_min_nodes(nodes);
-  spec.mutable_rounds()->set_phase_deadline_seconds(300);
-  spec.mutable_rounds()->set_evaluate_every(0);
-  spec = coordinator::WithDefaults(spec);
-  CHECK_OK(coordinator::ValidateRunSpec(spec));
-  const std::string run_id = *coordinator::RunId(spec);
-  auto trainer = node::LoadTorchScriptTrainer(artifact_path, spec);
+  auto make_spec = [&](bool secure) {
+    v1::RunSpec spec;
+    spec.set_artifact_sha256(crypto::ToHex(crypto::Sha256(artifact)));
+    spec.mutable_input()->set_width(side);
+    spec.mutable_input()->set_height(side);
+    spec.mutable_input()->set_channels(1);
+    for (const std::string& l : node::demo::FashionMnistLabels()) spec.add_labels(l);
+    spec.mutable_optimizer()->set_kind(v1::OptimizerSpec::SGD);
+    spec.mutable_optimizer()->set_learning_rate(0.01);
+    spec.mutable_local()->set_batch_size(32);
+    spec.mutable_local()->set_local_epochs(1);
+    spec.mutable_local()->set_threads(1);
+    spec.mutable_rounds()->set_rounds(absl::GetFlag(FLAGS_rounds));
+    spec.mutable_rounds()->set_min_nodes(nodes);
+    spec.mutable_rounds()->set_phase_deadline_seconds(300);
+    spec.mutable_rounds()->set_evaluate_every(0);
+    spec.set_secure_aggregation(secure);
+    spec = coordinator::WithDefaults(spec);
+    CHECK_OK(coordinator::ValidateRunSpec(spec));
+    return spec;
+  };
+  const v1::RunSpec plain_spec = make_spec(false);
+  const v1::RunSpec secure_spec = make_spec(true);
+  const std::string plain_id = *coordinator::RunId(plain_spec);
+  const std::string secure_id = *coordinator::RunId(secure_spec);
+  auto trainer = node::LoadTorchScriptTrainer(artifact_path, plain_spec);
   CHECK_OK(trainer.status());
   const tensor::TensorList initial = *(*trainer)->Weights();
   size_t parameters = 0;
@@ -185,14 +195,15 @@ int Main() {
                                                                    "/dicom");
     node_config.mutable_data()->mutable_directory()->set_manifest(demo.out_dir + "/" + site +
                                                                   "/labels.csv");
-    node_config.add_approved_runs(run_id);
+    node_config.add_approved_runs(plain_id);
+    node_config.add_approved_runs(secure_id);
     auto node_finished = node::FinishNodeConfig(node_config, "bench", tmp.path());
     CHECK_OK(node_finished.status());
     node::NodeDaemonOptions options;
     options.config = *node_finished;
     options.software_version = "bench";
     options.worker.data = node_finished->data();
-    options.worker.approved_runs = {run_id};
+    options.worker.approved_runs = {plain_id, secure_id};
     options.worker.work_dir = node_finished->state_dir() + "/work";
     options.worker.cpu_cores = 1;
     daemons.push_back(std::make_unique<node::NodeDaemon>(options));
@@ -210,9 +221,13 @@ int Main() {
     absl::SleepFor(absl::Milliseconds(50));
   }
 
-  CHECK_OK((*server)->StartRun(spec, artifact, initial));
-  while ((*server)->Progress().state == "running") absl::SleepFor(absl::Milliseconds(50));
-  const coordinator::RunProgress progress = (*server)->Progress();
+  auto run = [&](const v1::RunSpec& spec) {
+    CHECK_OK((*server)->StartRun(spec, artifact, initial));
+    while ((*server)->Progress().state == "running") absl::SleepFor(absl::Milliseconds(50));
+    return (*server)->Progress();
+  };
+  const coordinator::RunProgress plain = run(plain_spec);
+  const coordinator::RunProgress secure = run(secure_spec);
 
   // The reference, with the nodes idle.
   TlsDir probe_tls = pki.Issue(v1::ROLE_NODE, "probe");
@@ -226,29 +241,47 @@ int Main() {
   for (auto& d : daemons) d->Stop();
   for (auto& t : threads) t.join();
   (*server)->Shutdown();
-  if (progress.state != "completed") {
-    std::fprintf(stderr, "run %s: %s\n", progress.state.c_str(), progress.failure.c_str());
-    return 1;
+  for (const coordinator::RunProgress* p : {&plain, &secure}) {
+    if (p->state != "completed") {
+      std::fprintf(stderr, "run %s: %s\n", p->state.c_str(), p->failure.c_str());
+      return 1;
+    }
   }
 
   std::printf("%d nodes, %zu parameters (%.1f MB of weights), %d images per site\n", nodes,
               parameters, parameters * 4 / 1e6, absl::GetFlag(FLAGS_images));
-  std::printf("| round | duration s | longest training s | overhead s |\n|---:|---:|---:|---:|\n");
-  std::vector<double> middle;
-  for (const coordinator::RoundRecord& r : progress.history) {
-    const double overhead = r.duration_seconds - r.max_train_seconds;
-    std::printf("| %llu%s | %.3f | %.3f | %.3f |\n", static_cast<unsigned long long>(r.round),
-                r.round == 1 ? " (first)" : r.evaluated ? " (evaluates)" : "", r.duration_seconds,
-                r.max_train_seconds, overhead);
-    if (r.round != 1 && !r.evaluated) middle.push_back(overhead);
-  }
-  std::sort(middle.begin(), middle.end());
-  const double median = middle.empty() ? 0 : middle[middle.size() / 2];
-  std::printf("\nmedian overhead (rounds 2..%zu without evaluation): %.3f s (target <= 0.3 s)\n",
-              progress.history.size() - 1, median);
+  // Median over the rounds that neither start the run nor evaluate.
+  auto report = [](const char* name, const coordinator::RunProgress& p, double* median_overhead,
+                   double* median_duration) {
+    std::printf("\n%s\n\n| round | duration s | longest training s | overhead s |\n"
+                "|---:|---:|---:|---:|\n",
+                name);
+    std::vector<double> overheads, durations;
+    for (const coordinator::RoundRecord& r : p.history) {
+      const double overhead = r.duration_seconds - r.max_train_seconds;
+      std::printf("| %llu%s | %.3f | %.3f | %.3f |\n", static_cast<unsigned long long>(r.round),
+                  r.round == 1 ? " (first)" : r.evaluated ? " (evaluates)" : "",
+                  r.duration_seconds, r.max_train_seconds, overhead);
+      if (r.round != 1 && !r.evaluated) {
+        overheads.push_back(overhead);
+        durations.push_back(r.duration_seconds);
+      }
+    }
+    std::sort(overheads.begin(), overheads.end());
+    std::sort(durations.begin(), durations.end());
+    *median_overhead = overheads.empty() ? 0 : overheads[overheads.size() / 2];
+    *median_duration = durations.empty() ? 0 : durations[durations.size() / 2];
+  };
+  double plain_overhead = 0, plain_duration = 0, secure_overhead = 0, secure_duration = 0;
+  report("plain FedAvg", plain, &plain_overhead, &plain_duration);
+  report("secure aggregation", secure, &secure_overhead, &secure_duration);
+  std::printf("\nmedian overhead, plain: %.3f s (target <= 0.3 s)\n", plain_overhead);
+  std::printf("median overhead, secure: %.3f s (target <= 1 s)\n", secure_overhead);
+  std::printf("median round time secure / plain: %.2f\n",
+              plain_duration > 0 ? secure_duration / plain_duration : 0);
   std::printf("reference: one node's download + upload of the model over mTLS: %.3f s\n",
               reference);
-  std::printf("ratio overhead / reference: %.2f\n", median / reference);
+  std::printf("ratio plain overhead / reference: %.2f\n", plain_overhead / reference);
   return 0;
 }
 

@@ -4,10 +4,12 @@
 // hospital's local training in-process and averages the deltas itself.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "common/crypto/sha256.h"
 #include "coordinator/runs/run_spec.h"
 #include "node/daemon/node_config.h"
@@ -22,9 +24,23 @@
 namespace tverr::testing {
 namespace {
 
-class AggregateCheckTest : public FederationFixture {};
+class AggregateCheckTest : public FederationFixture {
+ protected:
+  // One round with three hospitals; the committed model must equal the
+  // weighted mean of their deltas within `tolerance` (plain) or within the
+  // quantisation bound of the secure sum (secure).
+  void CheckRound(bool secure);
+};
 
-TEST_F(AggregateCheckTest, CommittedModelIsTheWeightedMeanOfTheUpdates) {
+TEST_F(AggregateCheckTest, CommittedModelIsTheWeightedMeanOfTheUpdates) { CheckRound(false); }
+
+// With secure aggregation the coordinator sees only masked inputs; the
+// unmasked sum still gives the weighted mean, within the fixed-point error.
+TEST_F(AggregateCheckTest, SecureRoundCommitsTheWeightedMeanWithinTheQuantisationBound) {
+  CheckRound(true);
+}
+
+void AggregateCheckTest::CheckRound(bool secure) {
   node::demo::DemoOptions demo;
   demo.out_dir = tmp_.Sub("demo");
   demo.sites = {"oslo-uh", "bergen-hus", "tromso-unn"};
@@ -52,6 +68,7 @@ TEST_F(AggregateCheckTest, CommittedModelIsTheWeightedMeanOfTheUpdates) {
   spec.mutable_rounds()->set_min_nodes(3);
   spec.mutable_rounds()->set_phase_deadline_seconds(60);
   spec.set_seed(21);
+  spec.set_secure_aggregation(secure);
   spec = coordinator::WithDefaults(spec);
   const std::string run_id = *coordinator::RunId(spec);
   auto reference = node::LoadTorchScriptTrainer(artifact_path, spec);
@@ -93,7 +110,7 @@ TEST_F(AggregateCheckTest, CommittedModelIsTheWeightedMeanOfTheUpdates) {
     o.input = spec.input();
     o.labels.assign(spec.labels().begin(), spec.labels().end());
     o.fractions = spec.splits();
-    o.split_salt = run_id;
+    o.split_salt = absl::StrCat("seed-", spec.seed());  // as the node salts it
     o.patient_key_secret = "";  // splits depend on the node's secret: read it from its cache
     o.cache_dir = tmp_.Sub(site + "-state") + "/data-cache";
     auto data = node::DicomDirectorySource::Open(o);
@@ -121,7 +138,19 @@ TEST_F(AggregateCheckTest, CommittedModelIsTheWeightedMeanOfTheUpdates) {
     }
   }
   EXPECT_EQ(k, sum.size());
-  EXPECT_LT(max_diff, 1e-6) << "committed model differs from the independent weighted mean";
+  // Secure: each of the 3 inputs is off by less than one fixed-point step
+  // (2 clip / (2^bits - 1)) per element, before the division by the total
+  // weight; plus float rounding of the model.
+  double bound = 1e-6;
+  if (secure) {
+    const double step = 2 * spec.secure().clip() / (std::ldexp(1.0, spec.secure().bits()) - 1);
+    bound += 3 * step / total_weight;
+    const coordinator::RunProgress p = server_->Progress();
+    ASSERT_EQ(p.history.size(), 1u);
+    EXPECT_EQ(p.history[0].samples, static_cast<uint64_t>(total_weight));
+    EXPECT_EQ(p.history[0].secure_session.size(), 64u) << "the round was not secure";
+  }
+  EXPECT_LT(max_diff, bound) << "committed model differs from the independent weighted mean";
 }
 
 }  // namespace
