@@ -444,5 +444,22 @@ TEST(MeanAggregator, OverflowIsReportedAndChangesNothing) {
   EXPECT_EQ(agg->Finish().status().code(), absl::StatusCode::kOutOfRange);  // still in progress
 }
 
+TEST(MeanAggregator, OverflowInsideABlockOfALaterTensorIsFound) {
+  // FEDAVG's step checks results in blocks of 8: an overflow at element 13
+  // of the second tensor (second block) after a first tensor that is fine.
+  TensorList global = {{"a", {20}, std::vector<float>(20, 1.0f)},
+                       {"b", {20}, std::vector<float>(20, 1.0f)}};
+  TensorList delta = {{"a", {20}, std::vector<float>(20, 0.5f)},
+                      {"b", {20}, std::vector<float>(20, 0.5f)}};
+  global[1].values[13] = std::numeric_limits<float>::max();
+  delta[1].values[13] = std::numeric_limits<float>::max();
+  auto agg = FedAvg();
+  ASSERT_TRUE(agg->Begin(global).ok());
+  ASSERT_TRUE(agg->AddUpdate("n", 3, delta).ok());
+  absl::StatusOr<TensorList> r = agg->Finish();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("tensor b element 13"));
+}
+
 }  // namespace
 }  // namespace tverr::coordinator
