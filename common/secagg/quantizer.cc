@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/secagg/bulk_decode.h"
 
 namespace tverr::secagg {
 namespace {
@@ -25,6 +26,18 @@ inline uint64_t SplitMix64(uint64_t* state) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
+
+// The sum of `contributors` clipped values from the sum of their
+// encodings: each encoding q stands for q * step - clip.
+struct Decoder {
+  Decoder(double clip, double levels, uint32_t contributors)
+      : step(2 * clip / levels), offset(static_cast<double>(contributors) * clip) {}
+  double operator()(uint32_t sum) const { return static_cast<double>(sum) * step - offset; }
+  double step;
+  double offset;
+};
+
+double Levels(uint32_t bits) { return static_cast<double>((uint64_t{1} << bits) - 1); }
 
 }  // namespace
 
@@ -57,34 +70,47 @@ uint32_t MaxSamples(const v1::SecureAggregationParams& params) {
 
 Quantizer::Quantizer(const v1::SecureAggregationParams& params, uint64_t seed)
     : clip_(params.clip()),
-      levels_(static_cast<double>((uint64_t{1} << params.bits()) - 1)),
+      levels_(Levels(params.bits())),
       state_(seed) {}
 
 void Quantizer::Encode(double weight, const float* values, size_t count, uint32_t* out) {
   const double clip = clip_;
   const double scale = levels_ / (2 * clip);
   const double levels = levels_;
-  const uint32_t max_level = static_cast<uint32_t>(levels_);
-  constexpr double kTwoToMinus32 = 1.0 / 4294967296.0;
+  constexpr double kTwoTo32 = 4294967296.0;
   uint64_t state = state_;
-  for (size_t i = 0; i < count; ++i) {
-    double x = weight * static_cast<double>(values[i]);
-    x = std::min(std::max(x, -clip), clip);
-    // In [0, levels], up to rounding.
-    const double y = std::min((x + clip) * scale, levels);
-    const double floor = std::floor(y);
-    // Round up with probability y - floor: E[q] = y. 32 random bits per
-    // element bias that by at most 2^-32 of a level.
-    const double u = static_cast<double>(SplitMix64(&state) >> 32) * kTwoToMinus32;
-    const uint32_t q = static_cast<uint32_t>(floor) + (u < y - floor ? 1u : 0u);
-    out[i] = std::min(q, max_level);
+  // y in [0, levels] (up to rounding, hence the min); floor(y) is the
+  // truncation since y >= 0. Round up when 32 random bits r satisfy
+  // r < frac(y) 2^32, i.e. with probability frac(y) up to 2^-32: E[q] = y.
+  // q <= levels, since frac(levels) = 0.
+  auto encode = [=](float value, uint32_t random) -> uint32_t {
+    double x = weight * static_cast<double>(value);
+    x = x < -clip ? -clip : (x > clip ? clip : x);
+    double y = (x + clip) * scale;
+    y = y < levels ? y : levels;
+    const int64_t floor = static_cast<int64_t>(y);
+    const double frac = y - static_cast<double>(floor);
+    return static_cast<uint32_t>(floor) +
+           (static_cast<double>(random) < frac * kTwoTo32 ? 1u : 0u);
+  };
+  size_t i = 0;
+  for (; i + 2 <= count; i += 2) {  // one 64-bit draw for two elements
+    const uint64_t r = SplitMix64(&state);
+    out[i] = encode(values[i], static_cast<uint32_t>(r));
+    out[i + 1] = encode(values[i + 1], static_cast<uint32_t>(r >> 32));
   }
+  if (i < count) out[i] = encode(values[i], static_cast<uint32_t>(SplitMix64(&state) >> 32));
   state_ = state;
 }
 
 double Quantizer::Decode(uint32_t sum, uint32_t contributors) const {
-  return static_cast<double>(sum) * (2 * clip_ / levels_) -
-         static_cast<double>(contributors) * clip_;
+  return Decoder(clip_, levels_, contributors)(sum);
+}
+
+void DecodeSums(const v1::SecureAggregationParams& params, uint32_t contributors,
+                const uint32_t* sums, size_t count, double* out) {
+  const Decoder decode(params.clip(), Levels(params.bits()), contributors);
+  for (size_t i = 0; i < count; ++i) out[i] = decode(sums[i]);
 }
 
 double Quantizer::ErrorBound(uint32_t contributors) const {

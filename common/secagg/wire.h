@@ -64,6 +64,17 @@ inline void StoreLe32(char* p, uint32_t v) {
   std::memcpy(p, &v, 4);
 }
 
+// Converts words in place to their little-endian byte order (a no-op on
+// little-endian machines).
+inline void WordsToLittleEndian(uint32_t* words, size_t n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  for (size_t i = 0; i < n; ++i) words[i] = __builtin_bswap32(words[i]);
+#else
+  (void)words;
+  (void)n;
+#endif
+}
+
 }  // namespace tverr::secagg::wire
 
 #endif  // TVERR_COMMON_SECAGG_WIRE_H_

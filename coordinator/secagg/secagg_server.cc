@@ -9,6 +9,7 @@
 #include "common/crypto/secure_memory.h"
 #include "common/crypto/shamir.h"
 #include "common/crypto/x25519.h"
+#include "common/secagg/bulk_decode.h"
 #include "common/secagg/protocol.h"
 #include "common/secagg/quantizer.h"
 #include "common/secagg/wire.h"
@@ -429,9 +430,10 @@ absl::StatusOr<SecureSum> SecAggServer::Finish() {
   }
 
   const uint32_t contributors = static_cast<uint32_t>(s.survivors.size());
-  secagg::Quantizer quantizer(s.params, /*seed=*/0);
   SecureSum result;
-  result.weighted_sum.resize(s.elements);
+  // Appended block by block: the 8-byte-per-element result is written once.
+  result.weighted_sum.reserve(s.elements);
+  std::vector<double> decoded(kBlockWords);
   std::vector<uint32_t>& sum = s.inputs.words();
   const uint64_t words = sum.size();
   for (uint64_t offset = 0; offset < words;) {
@@ -447,13 +449,14 @@ absl::StatusOr<SecureSum> SecAggServer::Finish() {
     }
     // Every word but the last (the sample count) is a quantised element.
     const size_t values = static_cast<size_t>(std::min<uint64_t>(len, s.elements - offset));
-    double* out = result.weighted_sum.data() + offset;
-    for (size_t i = 0; i < values; ++i) out[i] = quantizer.Decode(block[i], contributors);
+    secagg::DecodeSums(s.params, contributors, block.data(), values, decoded.data());
+    result.weighted_sum.insert(result.weighted_sum.end(), decoded.begin(),
+                               decoded.begin() + static_cast<std::ptrdiff_t>(values));
     offset += len;
   }
   result.samples = sum.back();
   for (uint32_t u : s.survivors) result.contributors.push_back(s.participants.at(u));
-  result.error_bound = quantizer.ErrorBound(contributors);
+  result.error_bound = secagg::Quantizer(s.params, /*seed=*/0).ErrorBound(contributors);
   s.phase = Phase::kFinished;
   s.seed_shares.clear();
   s.mask_key_shares.clear();

@@ -45,7 +45,8 @@ absl::StatusOr<std::string> BuildMaskedInput(const tensor::TensorList& delta, ui
   }
   secagg::Quantizer quantizer(params, quantizer_seed);
 
-  std::string out(words * 4, '\0');
+  std::string out;
+  out.reserve(words * 4);  // written once, block by block (no zeroing pass)
   std::vector<uint32_t> block(kBlockWords);
   size_t tensor_index = 0;  // the next value is delta[tensor_index].values[in_tensor]
   size_t in_tensor = 0;
@@ -71,8 +72,8 @@ absl::StatusOr<std::string> BuildMaskedInput(const tensor::TensorList& delta, ui
       status = add ? prg.AddTo(offset, acc) : prg.SubtractFrom(offset, acc);
       if (!status.ok()) break;
     }
-    char* dst = out.data() + offset * 4;
-    for (size_t i = 0; i < len; ++i) secagg::wire::StoreLe32(dst + 4 * i, block[i]);
+    secagg::wire::WordsToLittleEndian(block.data(), len);
+    out.append(reinterpret_cast<const char*>(block.data()), len * 4);
     offset += len;
   }
   // The block held quantised values before the masks were added.

@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "common/secagg/bulk_decode.h"
 #include "gtest/gtest.h"
 
 namespace tverr::secagg {
@@ -167,6 +168,23 @@ TEST(QuantizerTest, SameSeedSameEncoding) {
   Quantizer(params, 10).Encode(1.0, values.data(), 1000, c.data());
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
+}
+
+TEST(QuantizerTest, BulkDecodeIsDecodeBitForBit) {
+  const v1::SecureAggregationParams params = Params(1234.5, 26, 64);
+  Quantizer q(params, 0);
+  std::mt19937 rng(3);
+  std::vector<uint32_t> sums(4096);
+  for (uint32_t& s : sums) s = static_cast<uint32_t>(rng());
+  sums[0] = 0;
+  sums[1] = 0xFFFFFFFFu;
+  for (uint32_t contributors : {1u, 7u, 64u}) {
+    std::vector<double> out(sums.size());
+    DecodeSums(params, contributors, sums.data(), sums.size(), out.data());
+    for (size_t i = 0; i < sums.size(); ++i) {
+      ASSERT_EQ(out[i], q.Decode(sums[i], contributors)) << i;  // exactly
+    }
+  }
 }
 
 }  // namespace
