@@ -11,11 +11,12 @@
 #include "common/secagg/quantizer.h"
 #include "coordinator/aggregation/aggregator_factory.h"
 #include "coordinator/aggregation/streaming_update.h"
+#include "coordinator/round/round_audit.h"
 
 namespace tverr::coordinator {
 
 UpdateUpload::~UpdateUpload() {
-  if (!done_) manager_->AbortUpdate(node_, round_, "the upload broke off");
+  if (!done_) manager_->AbortUpdate(node_, round_, "the upload broke off", /*rejected=*/false);
 }
 
 absl::Status UpdateUpload::Add(absl::string_view data) {
@@ -29,12 +30,13 @@ absl::Status UpdateUpload::Add(absl::string_view data) {
   absl::Status s = manager_->AddPiece(node_, round_, data);
   if (!s.ok()) {
     done_ = true;
-    manager_->AbortUpdate(node_, round_, absl::StrCat("update rejected: ", s.message()));
+    manager_->AbortUpdate(node_, round_, absl::StrCat("update rejected: ", s.message()),
+                          /*rejected=*/true);
   }
   return s;
 }
 
-absl::Status UpdateUpload::Finish() {
+absl::Status UpdateUpload::Finish(const std::string& sha256_hex) {
   done_ = true;
   bool spooled = false;
   if (spool_ != nullptr) {
@@ -42,7 +44,7 @@ absl::Status UpdateUpload::Finish() {
     if (!kept.ok()) LOG(WARNING) << "cannot spool the update of " << node_ << ": " << kept.message();
     spooled = kept.ok();
   }
-  return manager_->FinishUpdate(node_, round_, info_, spooled);
+  return manager_->FinishUpdate(node_, round_, info_, spooled, sha256_hex);
 }
 
 absl::Status RoundManager::StartRun(const std::string& run_id, const v1::RunSpec& spec,
@@ -60,6 +62,7 @@ absl::Status RoundManager::StartRun(const std::string& run_id, const v1::RunSpec
   }
   ASSIGN_OR_RETURN(global_digest_,
                    hooks_.publish(v1::PAYLOAD_KIND_GLOBAL_WEIGHTS, tensor::Encode(initial)));
+  RETURN_IF_ERROR(Audit(round_audit::PrivacyParameters(run_id, spec), true));
   run_id_ = run_id;
   spec_ = spec;
   global_ = std::move(initial);
@@ -146,6 +149,7 @@ void RoundManager::StartRound(absl::Time now) {
       return;
     }
     setup = *made;
+    secure_threshold_ = made->threshold();
     secure_ = std::move(*server);
     secure_phase_ = SecurePhase::kAdvertise;
     secure_deadline_ = now + absl::Seconds(spec_.rounds().phase_deadline_seconds());
@@ -183,10 +187,14 @@ void RoundManager::StartRound(absl::Time now) {
       }
     }
     if (absl::Status s = hooks_.send_task(node, std::move(task)); !s.ok()) {
-      round_->Drop(node, absl::StrCat("could not send the task: ", s.message()), now);
+      DropNode(node, absl::StrCat("could not send the task: ", s.message()), now);
       secure_lost_.insert(node);
     }
   }
+  (void)Audit(round_audit::RoundOpened(run_id_, round, *participants,
+                                       crypto::ToHex(global_digest_),
+                                       setup ? setup->threshold() : 0),
+              false);
   LOG(INFO) << "round " << round << " started with " << participants->size() << " node(s)"
             << (setup ? absl::StrCat(", secure aggregation with threshold ", setup->threshold())
                       : "");
@@ -228,7 +236,7 @@ void RoundManager::AdvanceSecure(absl::Time now) {
     if (secure_answered_.count(node) && !secure_lost_.count(node)) {
       next.insert(node);
     } else if (!secure_lost_.count(node)) {
-      round_->Drop(node,
+      DropNode(node,
                    advertise ? "did not advertise its keys in time" : "did not share its keys in time",
                    now);
     }
@@ -245,7 +253,7 @@ void RoundManager::AdvanceSecure(absl::Time now) {
       task.set_task_id(absl::StrCat("secagg-keys-", round_text, "-", node));
       *task.mutable_secagg_keys() = *keys;
       if (absl::Status s = hooks_.send_task(node, std::move(task)); !s.ok()) {
-        round_->Drop(node, absl::StrCat("could not send the keys: ", s.message()), now);
+        DropNode(node, absl::StrCat("could not send the keys: ", s.message()), now);
         secure_lost_.insert(node);
       }
     }
@@ -261,7 +269,7 @@ void RoundManager::AdvanceSecure(absl::Time now) {
       task.set_task_id(absl::StrCat("secagg-shares-", round_text, "-", node));
       *task.mutable_secagg_shares() = std::move(shares_task);
       if (absl::Status s = hooks_.send_task(node, std::move(task)); !s.ok()) {
-        round_->Drop(node, absl::StrCat("could not send the shares: ", s.message()), now);
+        DropNode(node, absl::StrCat("could not send the shares: ", s.message()), now);
         secure_lost_.insert(node);
       }
     }
@@ -345,6 +353,10 @@ std::optional<absl::StatusOr<tensor::TensorList>> RoundManager::SecureAggregate(
     return absl::StatusOr<tensor::TensorList>(s);
   }
   secure_samples_ = sum->samples;
+  (void)Audit(round_audit::SecureSession(run_id_, round_->round(),
+                                         crypto::ToHex(secure_->session_id()),
+                                         secure_threshold_, sum->contributors, sum->samples),
+              false);
   LOG(INFO) << "round " << round_->round() << ": secure sum of " << sum->contributors.size()
             << " masked input(s) unmasked, " << sum->samples << " samples, session "
             << crypto::ToHex(secure_->session_id()).substr(0, 16);
@@ -479,7 +491,7 @@ void RoundManager::FinishRound(absl::Time now) {
     eval->mutable_global_weights()->set_digest(std::string(crypto::AsStringView(next_digest_)));
     eval->set_deadline_unix_millis(absl::ToUnixMillis(round_->deadline()));
     if (absl::Status s = hooks_.send_task(node, std::move(task)); !s.ok()) {
-      round_->Drop(node, absl::StrCat("could not send the evaluation: ", s.message()), now);
+      DropNode(node, absl::StrCat("could not send the evaluation: ", s.message()), now);
     }
   }
 }
@@ -507,6 +519,38 @@ absl::Status RoundManager::RebuildAggregate() {
 }
 
 void RoundManager::CommitRound(absl::Time now) {
+  RoundRecord record;
+  record.round = round_->round();
+  record.contributors = round_->contributors();
+  record.global_sha256 = crypto::ToHex(next_digest_);
+  for (const auto& [node, c] : contributions_) record.samples += c.samples();
+  if (secure_ != nullptr) record.samples = secure_samples_;
+  double correct = 0;
+  for (const auto& [node, e] : evaluations_) {
+    record.evaluation_samples += e.samples();
+    correct += e.accuracy() * static_cast<double>(e.samples());
+  }
+  if (record.evaluation_samples > 0) {
+    record.evaluated = true;
+    record.pooled_accuracy = correct / static_cast<double>(record.evaluation_samples);
+  }
+  double loss = 0;
+  for (const auto& [node, c] : contributions_) {
+    loss += static_cast<double>(c.samples()) * c.train_loss();
+  }
+  if (record.samples > 0) record.mean_train_loss = loss / static_cast<double>(record.samples);
+  // The audit record first: a commit the log does not show never happens.
+  if (absl::Status s = Audit(
+          round_audit::AggregateCommitted(run_id_, record.round, crypto::ToHex(global_digest_),
+                                          record.global_sha256, record.contributors,
+                                          record.samples, spec_, record.evaluated,
+                                          record.pooled_accuracy, evaluations_),
+          true);
+      !s.ok()) {
+    optimizer_state_ = optimizer_before_;
+    round_->Fail(absl::StrCat("the audit log cannot record the commit: ", s.message()));
+    return;
+  }
   if (hooks_.persist_commit) {
     // Durable first: the optimizer state next to the model, then the round
     // row (which refuses a second commit of the same round).
@@ -523,26 +567,6 @@ void RoundManager::CommitRound(absl::Time now) {
       }
       optimizer_hex = crypto::ToHex(*digest);
     }
-    RoundRecord record;
-    record.round = round_->round();
-    record.contributors = round_->contributors();
-    record.global_sha256 = crypto::ToHex(next_digest_);
-    for (const auto& [node, c] : contributions_) record.samples += c.samples();
-    if (secure_ != nullptr) record.samples = secure_samples_;
-    double correct = 0;
-    for (const auto& [node, e] : evaluations_) {
-      record.evaluation_samples += e.samples();
-      correct += e.accuracy() * static_cast<double>(e.samples());
-    }
-    if (record.evaluation_samples > 0) {
-      record.evaluated = true;
-      record.pooled_accuracy = correct / static_cast<double>(record.evaluation_samples);
-    }
-    double loss = 0;
-    for (const auto& [node, c] : contributions_) {
-      loss += static_cast<double>(c.samples()) * c.train_loss();
-    }
-    if (record.samples > 0) record.mean_train_loss = loss / static_cast<double>(record.samples);
     if (absl::Status s = hooks_.persist_commit(run_id_, record, optimizer_hex); !s.ok()) {
       optimizer_state_ = optimizer_before_;
       round_->Fail(absl::StrCat("cannot record the commit: ", s.message()));
@@ -567,6 +591,7 @@ absl::Status RoundManager::EvaluationReceived(const std::string& node,
     return absl::InvalidArgumentError("evaluation report with implausible numbers");
   }
   RETURN_IF_ERROR(round_->EvaluationReceived(node, absl::Now()));
+  RETURN_IF_ERROR(Audit(round_audit::EvaluationReported(run_id_, report.round(), node, report), true));
   evaluations_[node] = report;
   return absl::OkStatus();
 }
@@ -614,13 +639,17 @@ void RoundManager::EndRound(bool committed, absl::Time now) {
     if (committed_round_ >= spec_.rounds().rounds()) {
       state_ = "completed";
       if (hooks_.persist_state) hooks_.persist_state(run_id_, state_, "");
+      (void)Audit(round_audit::RunEnded(run_id_, state_, ""), true);
     }
+    SendReceipts(record.round, record.contributors);
   } else {
     LOG(WARNING) << "round " << record.round << " failed: " << round_->failure();
+    (void)Audit(round_audit::RoundFailed(run_id_, record.round, round_->failure()), false);
     if (++retries_ > spec_.rounds().max_retries()) {
       state_ = "failed";
       failure_ = absl::StrCat("round ", record.round, " failed: ", round_->failure());
       if (hooks_.persist_state) hooks_.persist_state(run_id_, state_, failure_);
+      (void)Audit(round_audit::RunEnded(run_id_, state_, failure_), true);
     }
   }
   round_.reset();
@@ -636,6 +665,17 @@ void RoundManager::EndRound(bool committed, absl::Time now) {
 }
 
 absl::StatusOr<std::unique_ptr<UpdateUpload>> RoundManager::BeginUpdate(
+    const std::string& node, const v1::TransferHeader& header) {
+  absl::StatusOr<std::unique_ptr<UpdateUpload>> opened = OpenUpdate(node, header);
+  if (!opened.ok()) {
+    (void)Audit(round_audit::UpdateRejected(header.run_id(), header.round(), node,
+                                            std::string(opened.status().message())),
+                false);
+  }
+  return opened;
+}
+
+absl::StatusOr<std::unique_ptr<UpdateUpload>> RoundManager::OpenUpdate(
     const std::string& node, const v1::TransferHeader& header) {
   absl::MutexLock lock(&mu_);
   if (state_ != "running" || header.run_id() != run_id_) {
@@ -718,7 +758,8 @@ absl::Status RoundManager::AddPiece(const std::string& node, uint64_t round,
 }
 
 absl::Status RoundManager::FinishUpdate(const std::string& node, uint64_t round,
-                                        const v1::UpdateInfo& info, bool spooled) {
+                                        const v1::UpdateInfo& info, bool spooled,
+                                        const std::string& sha256_hex) {
   absl::MutexLock lock(&mu_);
   if (round_ == nullptr || round_->round() != round) {
     return absl::FailedPreconditionError("the round closed during the upload");
@@ -735,8 +776,19 @@ absl::Status RoundManager::FinishUpdate(const std::string& node, uint64_t round,
   }
   const absl::Time now = absl::Now();
   if (!s.ok()) {
-    round_->Drop(node, absl::StrCat("update rejected: ", s.message()), now);
+    (void)Audit(round_audit::UpdateRejected(run_id_, round, node, std::string(s.message())), false);
+    DropNode(node, absl::StrCat("update rejected: ", s.message()), now);
     return s;
+  }
+  // On disk before the node hears that its update counts.
+  if (absl::Status audited =
+          Audit(round_audit::UpdateAccepted(run_id_, round, node, activity_[node].upload_done,
+                                            sha256_hex, secure_ != nullptr),
+                true);
+      !audited.ok()) {
+    round_->Fail(absl::StrCat("the audit log cannot record an accepted update: ",
+                              audited.message()));
+    return absl::UnavailableError("the coordinator cannot record the update; retry");
   }
   contributions_[node] = info;
   if (spooled) spooled_.insert(node);
@@ -745,12 +797,14 @@ absl::Status RoundManager::FinishUpdate(const std::string& node, uint64_t round,
   return absl::OkStatus();
 }
 
-void RoundManager::AbortUpdate(const std::string& node, uint64_t round, const std::string& reason) {
+void RoundManager::AbortUpdate(const std::string& node, uint64_t round, const std::string& reason,
+                               bool rejected) {
   absl::MutexLock lock(&mu_);
   if (round_ == nullptr || round_->round() != round) return;
+  if (rejected) (void)Audit(round_audit::UpdateRejected(run_id_, round, node, reason), false);
   streams_.erase(node);  // withdraws the update
   secure_inputs_.erase(node);
-  round_->Drop(node, reason, absl::Now());
+  DropNode(node, reason, absl::Now());
 }
 
 void RoundManager::NodeLost(const std::string& node, absl::Time now) {
@@ -758,10 +812,42 @@ void RoundManager::NodeLost(const std::string& node, absl::Time now) {
   if (round_ == nullptr) return;
   streams_.erase(node);
   secure_inputs_.erase(node);
-  round_->Drop(node, "disconnected", now);
+  DropNode(node, "disconnected", now);
   if (secure_ != nullptr) {
     secure_lost_.insert(node);
     Advance(now);  // the phase may have been waiting only for this node
+  }
+}
+
+absl::Status RoundManager::Audit(v1::AuditRecord record, bool durable) const {
+  if (!hooks_.audit) return absl::OkStatus();
+  absl::Status s = hooks_.audit(std::move(record), durable);
+  if (!s.ok()) LOG(ERROR) << "audit log: " << s;
+  return s;
+}
+
+void RoundManager::DropNode(const std::string& node, const std::string& reason, absl::Time now) {
+  const bool before = round_->dropped().count(node) > 0;
+  round_->Drop(node, reason, now);
+  if (!before && round_->dropped().count(node)) {
+    (void)Audit(round_audit::NodeDropped(run_id_, round_->round(), node, reason), false);
+  }
+}
+
+void RoundManager::SendReceipts(uint64_t round, const std::vector<std::string>& contributors) {
+  if (!hooks_.close_round) return;
+  absl::StatusOr<v1::AuditTreeHead> head = hooks_.close_round(run_id_, round);
+  if (!head.ok()) {
+    LOG(ERROR) << "round " << round << ": no signed tree head: " << head.status();
+    return;
+  }
+  for (const std::string& node : contributors) {
+    v1::Task task;
+    task.set_task_id(absl::StrCat("receipt-", run_id_.substr(0, 12), "-", round, "-", node));
+    *task.mutable_receipt() = *head;
+    if (absl::Status s = hooks_.send_task(node, std::move(task)); !s.ok()) {
+      LOG(WARNING) << "round " << round << ": receipt not sent to " << node << ": " << s.message();
+    }
   }
 }
 
@@ -785,7 +871,7 @@ absl::Status RoundManager::SecAggAdvertised(const std::string& node,
   }
   const absl::Time now = absl::Now();
   if (absl::Status s = secure_->Advertised(node, request); !s.ok()) {
-    round_->Drop(node, absl::StrCat("keys refused: ", s.message()), now);
+    DropNode(node, absl::StrCat("keys refused: ", s.message()), now);
     secure_lost_.insert(node);
     Advance(now);
     return s;
@@ -806,7 +892,7 @@ absl::Status RoundManager::SecAggSharesReceived(const std::string& node,
   }
   const absl::Time now = absl::Now();
   if (absl::Status s = secure_->SharesReceived(node, request); !s.ok()) {
-    round_->Drop(node, absl::StrCat("key shares refused: ", s.message()), now);
+    DropNode(node, absl::StrCat("key shares refused: ", s.message()), now);
     secure_lost_.insert(node);
     Advance(now);
     return s;

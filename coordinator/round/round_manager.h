@@ -31,6 +31,7 @@
 #include "coordinator/round/round_state.h"
 #include "coordinator/round/update_spool.h"
 #include "coordinator/secagg/secagg_server.h"
+#include "tverr/v1/audit.pb.h"
 #include "tverr/v1/node.pb.h"
 #include "tverr/v1/researcher.pb.h"
 #include "tverr/v1/run.pb.h"
@@ -55,6 +56,14 @@ struct RoundManagerHooks {
   std::function<void(const std::string& run_id, const std::string& state,
                      const std::string& failure)>
       persist_state;
+  // Optional: appends an audit record; `durable`: on disk before return
+  // (the action it records is acknowledged after). An error of a durable
+  // record fails the action.
+  std::function<absl::Status(v1::AuditRecord record, bool durable)> audit;
+  // Optional: after a committed round, a signed tree head of the audit log
+  // for the round's receipts.
+  std::function<absl::StatusOr<v1::AuditTreeHead>(const std::string& run_id, uint64_t round)>
+      close_round;
 };
 
 struct RoundRecord {
@@ -97,7 +106,8 @@ class UpdateUpload {
  public:
   ~UpdateUpload();
   absl::Status Add(absl::string_view data);
-  absl::Status Finish();
+  // `sha256_hex`: the digest of the bytes, for the audit log.
+  absl::Status Finish(const std::string& sha256_hex = "");
 
  private:
   friend class RoundManager;
@@ -184,6 +194,8 @@ class RoundManager {
 
  private:
   friend class UpdateUpload;
+  absl::StatusOr<std::unique_ptr<UpdateUpload>> OpenUpdate(const std::string& node,
+                                                           const v1::TransferHeader& header);
   void StartRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The open round's next steps that are due (Step's work after the lock).
   void Advance(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -204,11 +216,21 @@ class RoundManager {
   void EndRound(bool committed, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status AddPiece(const std::string& node, uint64_t round, absl::string_view data);
   absl::Status FinishUpdate(const std::string& node, uint64_t round, const v1::UpdateInfo& info,
-                            bool spooled);
+                            bool spooled, const std::string& sha256_hex);
+  // Appends an audit record (see RoundManagerHooks::audit).
+  absl::Status Audit(v1::AuditRecord record, bool durable) const;
+  // Drops `node` from the open round with `reason`, audited.
+  void DropNode(const std::string& node, const std::string& reason, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends the round's receipt (signed tree head) to its contributors.
+  void SendReceipts(uint64_t round, const std::vector<std::string>& contributors)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   v1::RoundProgress CurrentRound() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Re-adds the committed updates from the spool after a spoilt sum.
   absl::Status RebuildAggregate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void AbortUpdate(const std::string& node, uint64_t round, const std::string& reason);
+  // `rejected`: the update was refused (audited as such), not just cut off.
+  void AbortUpdate(const std::string& node, uint64_t round, const std::string& reason,
+                   bool rejected);
 
   const RoundManagerHooks hooks_;
   const std::unique_ptr<UpdateSpool> spool_;
@@ -254,6 +276,7 @@ class RoundManager {
   std::set<std::string> secure_lost_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<SecAggServer::Input>> secure_inputs_ ABSL_GUARDED_BY(mu_);
   uint64_t secure_samples_ ABSL_GUARDED_BY(mu_) = 0;
+  uint32_t secure_threshold_ ABSL_GUARDED_BY(mu_) = 0;
   // Server optimizer state before this round's aggregation, restored when
   // the round cannot be made durable.
   ServerOptimizerState optimizer_before_ ABSL_GUARDED_BY(mu_);

@@ -22,6 +22,7 @@ const std::map<std::string, std::vector<v1::Role>, std::less<>>& Table() {
       {"tverr.v1.NodeService/SecAggAdvertise", node},
       {"tverr.v1.NodeService/SecAggShareKeys", node},
       {"tverr.v1.NodeService/SecAggUnmask", node},
+      {"tverr.v1.NodeService/GetAuditConsistencyProof", node},
       {"tverr.v1.ResearcherService/UploadPayload", researcher},
       {"tverr.v1.ResearcherService/CreateRun", researcher},
       {"tverr.v1.ResearcherService/StartRun", researcher},

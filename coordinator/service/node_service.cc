@@ -188,7 +188,7 @@ grpc::Status NodeServiceImpl::Upload(grpc::ServerContext* context,
     return ToGrpcStatus(s);
   }
   if (update != nullptr) {
-    if (absl::Status s = update->Finish(); !s.ok()) {
+    if (absl::Status s = update->Finish(crypto::ToHex(assembler.digest())); !s.ok()) {
       LOG(WARNING) << "update from " << identity << " refused: " << s.message();
       return ToGrpcStatus(s);
     }
