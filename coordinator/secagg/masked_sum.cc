@@ -18,7 +18,8 @@ struct MaskedSum::Shared {
   bool open = false;
   bool dirty = false;
   std::set<uint32_t> open_inputs;
-  std::vector<uint32_t> committed;
+  std::vector<uint32_t> committed;  // in the sum
+  std::vector<uint32_t> missing;    // committed before a Reset, to be added again
 };
 
 class MaskedSum::InputImpl final : public SecAggServer::Input {
@@ -77,6 +78,8 @@ class MaskedSum::InputImpl final : public SecAggServer::Input {
     }
     shared_->open_inputs.erase(index_);
     shared_->committed.push_back(index_);
+    auto& missing = shared_->missing;
+    missing.erase(std::remove(missing.begin(), missing.end(), index_), missing.end());
     done_ = true;
     return absl::OkStatus();
   }
@@ -114,9 +117,13 @@ MaskedSum::MaskedSum() : shared_(std::make_shared<Shared>()) {}
 MaskedSum::~MaskedSum() { Close(); }
 
 void MaskedSum::Open(uint64_t words) {
-  Reset();
+  ++shared_->generation;
   shared_->sum.assign(words, 0);
   shared_->open = true;
+  shared_->dirty = false;
+  shared_->open_inputs.clear();
+  shared_->committed.clear();
+  shared_->missing.clear();
 }
 
 void MaskedSum::Close() {
@@ -140,12 +147,21 @@ bool MaskedSum::dirty() const { return shared_->dirty; }
 
 size_t MaskedSum::open_inputs() const { return shared_->open_inputs.size(); }
 
+size_t MaskedSum::missing_inputs() const { return shared_->missing.size(); }
+
+std::vector<uint32_t> MaskedSum::counted() const {
+  std::vector<uint32_t> out = shared_->committed;
+  out.insert(out.end(), shared_->missing.begin(), shared_->missing.end());
+  return out;
+}
+
 const std::vector<uint32_t>& MaskedSum::committed() const { return shared_->committed; }
 
 void MaskedSum::Reset() {
   ++shared_->generation;
   std::fill(shared_->sum.begin(), shared_->sum.end(), 0);
   shared_->open_inputs.clear();
+  shared_->missing = counted();
   shared_->committed.clear();
   shared_->dirty = false;
 }

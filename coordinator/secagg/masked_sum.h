@@ -2,10 +2,11 @@
 // their bytes stream in (little-endian uint32 words, pieces of any size, a
 // word may be split between pieces). Each input is added as it arrives, so
 // memory is one model's worth of words however many nodes report; an input
-// abandoned after part of it was added leaves the sum dirty until Reset()
-// and the committed inputs are added again. Internal to SecAggServer; not
-// thread-safe. Inputs may outlive a Reset() or the MaskedSum: they are
-// then inert (FAILED_PRECONDITION).
+// abandoned after part of it was added leaves the sum dirty until Reset(),
+// after which every input committed so far must be added again (the
+// caller's spool has them) before the sum is complete. Internal to
+// SecAggServer; not thread-safe. Inputs may outlive a Reset() or the
+// MaskedSum: they are then inert (FAILED_PRECONDITION).
 #ifndef TVERR_COORDINATOR_SECAGG_MASKED_SUM_H_
 #define TVERR_COORDINATOR_SECAGG_MASKED_SUM_H_
 
@@ -31,16 +32,22 @@ class MaskedSum {
   void Close();
 
   // A new input of node `index` (named `node` in messages). The caller has
-  // checked that the node has no input open or committed.
+  // checked that the node has no input open or in the sum.
   std::unique_ptr<SecAggServer::Input> Begin(uint32_t index, const std::string& node);
-  bool HasInput(uint32_t index) const;  // open or committed
+  bool HasInput(uint32_t index) const;  // open, or committed since the last Reset
 
   // An abandoned input left words in the sum.
   bool dirty() const;
   size_t open_inputs() const;
-  // Indices whose inputs were committed, in commit order.
+  // Inputs committed before a Reset and not yet added again.
+  size_t missing_inputs() const;
+  // Indices whose inputs count for the round, in commit order: those in
+  // the sum, then those to be added again after a Reset.
+  std::vector<uint32_t> counted() const;
+  // Indices whose inputs are in the sum.
   const std::vector<uint32_t>& committed() const;
-  // Zeroes the sum and forgets every input (open ones become inert).
+  // Zeroes the sum; open inputs become inert; the committed inputs are to
+  // be added again (Begin accepts them).
   void Reset();
 
   // The sum, for unmasking once closed.

@@ -278,7 +278,7 @@ void SecAggServer::ResetSum() {
 
 std::vector<std::string> SecAggServer::committed_inputs() const {
   std::vector<std::string> nodes;
-  for (uint32_t index : state_->inputs.committed()) nodes.push_back(state_->participants.at(index));
+  for (uint32_t index : state_->inputs.counted()) nodes.push_back(state_->participants.at(index));
   return nodes;
 }
 
@@ -289,6 +289,11 @@ absl::StatusOr<std::map<std::string, v1::SecAggUnmaskTask>> SecAggServer::CloseI
     return absl::FailedPreconditionError(
         "an abandoned masked input left words in the sum: rebuild it first (ResetSum, then the "
         "committed inputs again)");
+  }
+  if (s.inputs.missing_inputs() > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        s.inputs.missing_inputs(),
+        " masked input(s) committed before ResetSum() were not added again"));
   }
   if (s.inputs.open_inputs() > 0) {
     return absl::FailedPreconditionError(absl::StrCat(

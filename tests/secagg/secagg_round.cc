@@ -210,9 +210,8 @@ RoundOutcome RunRound(const Consortium& consortium, const RoundSpec& spec) {
   }
   if (srv.needs_rebuild()) {
     // As the round manager does: the committed inputs again, from its spool.
-    const std::vector<std::string> committed = srv.committed_inputs();
     srv.ResetSum();
-    for (const std::string& node : committed) {
+    for (const std::string& node : srv.committed_inputs()) {
       const uint32_t index = index_of(node);
       auto input = srv.BeginInput(node);
       if (!input.ok()) return fail(input.status(), "rebuild BeginInput");

@@ -197,7 +197,12 @@ TEST(SecAggServerTest, StreamedInputsAndRebuild) {
   EXPECT_EQ((*stale)->Add(masked[4]).code(), absl::StatusCode::kFailedPrecondition);
   stale->reset();
   EXPECT_FALSE(server.needs_rebuild());
-  for (uint32_t i : {1u, 2u, 3u, 4u}) ASSERT_TRUE(round.Upload(i, masked[i]).ok()) << i;
+  // Node 1's input counts but is no longer in the sum: it must be added
+  // again before the phase can close.
+  EXPECT_EQ(server.committed_inputs(), std::vector<std::string>{round.uri(1)});
+  EXPECT_EQ(server.CloseInput().status().code(), absl::StatusCode::kFailedPrecondition);
+  for (uint32_t i : {2u, 3u, 4u, 1u}) ASSERT_TRUE(round.Upload(i, masked[i]).ok()) << i;
+  EXPECT_EQ(round.Upload(1, masked[1]).code(), absl::StatusCode::kFailedPrecondition);
   // An empty input (node 5 started and gave up) leaves the sum clean.
   { ASSERT_TRUE(server.BeginInput(round.uri(5)).ok()); }
   EXPECT_FALSE(server.needs_rebuild());
