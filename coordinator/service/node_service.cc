@@ -67,6 +67,13 @@ grpc::Status NodeServiceImpl::Join(grpc::ServerContext* context, const v1::JoinR
   response->set_session_id(sessions_->Open(identity, absl::Now()));
   response->set_heartbeat_interval_seconds(options_.heartbeat_interval_seconds);
   response->set_coordinator_version(kSoftwareVersion);
+  {
+    v1::AuditRecord joined = PeerRecord(v1::NODE_JOINED, *peer);
+    (*joined.mutable_parameters())["software_version"] = request->software_version();
+    if (absl::Status s = WriteAudit(options_.audit, std::move(joined), true); !s.ok()) {
+      return ToGrpcStatus(absl::UnavailableError("coordinator cannot record the join; retry"));
+    }
+  }
   LOG(INFO) << "node joined: " << identity << " version " << request->software_version()
             << " cert " << peer->certificate_sha256.substr(0, 16);
   return grpc::Status::OK;
@@ -132,6 +139,7 @@ grpc::Status NodeServiceImpl::OpenTaskStream(grpc::ServerContext* context,
   }
   sessions_->DetachStream(identity, request->session_id());
   if (rounds_ != nullptr && !sessions_->IsOnline(identity)) rounds_->NodeLost(identity, absl::Now());
+  (void)WriteAudit(options_.audit, PeerRecord(v1::NODE_LEFT, *peer), false);
   LOG(INFO) << "task stream closed: " << identity;
   return result;
 }

@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "coordinator/registry/node_registry.h"
 #include "coordinator/round/round_manager.h"
+#include "coordinator/service/audit_sink.h"
 #include "coordinator/service/authorizer.h"
 #include "coordinator/service/session_table.h"
 #include "coordinator/storage/payload_store.h"
@@ -27,6 +28,8 @@ struct NodeServiceOptions {
   // ended, so a vanished node does not stay "online". Default: 30 s
   // (three heartbeat intervals).
   absl::Duration max_silence = absl::Seconds(30);
+  // Joins and departures are audited here (optional).
+  AuditSink audit;
 };
 
 class NodeServiceImpl final : public v1::NodeService::Service {

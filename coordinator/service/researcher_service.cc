@@ -13,6 +13,23 @@
 
 namespace tverr::coordinator {
 
+v1::AuditRecord ResearcherServiceImpl::RunAction(v1::AuditEvent event, const tls::Peer& peer,
+                                                 const std::string& run_id,
+                                                 const std::string& what) {
+  v1::AuditRecord r = PeerRecord(event, peer);
+  r.set_run_id(run_id);
+  r.mutable_hashes()->set_run_spec(run_id);
+  (*r.mutable_parameters())["action"] = what;
+  return r;
+}
+
+bool ResearcherServiceImpl::Audited(v1::AuditRecord record) {
+  // On disk before the researcher hears that it happened.
+  absl::Status s = WriteAudit(audit_, std::move(record), true);
+  if (!s.ok()) LOG(ERROR) << "audit log: " << s;
+  return s.ok();
+}
+
 grpc::Status ResearcherServiceImpl::CreateRun(grpc::ServerContext* context,
                                               const v1::CreateRunRequest* request,
                                               v1::CreateRunResponse* response) {
@@ -68,6 +85,17 @@ grpc::Status ResearcherServiceImpl::CreateRun(grpc::ServerContext* context,
     LOG(ERROR) << "cannot record run: " << s;
     return ToGrpcStatus(absl::UnavailableError("coordinator cannot record the run"));
   }
+  {
+    v1::AuditRecord created = PeerRecord(v1::RUN_CREATED, *peer);
+    created.set_run_id(*run_id);
+    created.mutable_hashes()->set_run_spec(*run_id);
+    created.mutable_hashes()->set_artifact(run.artifact_sha256);
+    created.mutable_hashes()->set_global_after(run.initial_weights_sha256);
+    (*created.mutable_parameters())["name"] = spec.name();
+    if (!Audited(std::move(created))) {
+      return ToGrpcStatus(absl::UnavailableError("coordinator cannot record the run"));
+    }
+  }
   LOG(INFO) << "run " << run_id->substr(0, 12) << " created by " << peer->identity.Uri();
   response->mutable_run()->set_run_id(*run_id);
   return grpc::Status::OK;
@@ -117,6 +145,9 @@ grpc::Status ResearcherServiceImpl::StartRun(grpc::ServerContext* context,
   if (!run.ok()) return ToGrpcStatus(run.status());
   if (run->state == "paused") {  // start continues a paused run
     if (absl::Status s = rounds_->Continue(request->run_id()); !s.ok()) return ToGrpcStatus(s);
+    if (!Audited(RunAction(v1::RUN_STARTED, *peer, request->run_id(), "continued"))) {
+      return ToGrpcStatus(absl::UnavailableError("coordinator cannot record the action"));
+    }
     return ToGrpcStatus(Status(request->run_id(), response));
   }
   if (run->state != "created") {
@@ -132,6 +163,9 @@ grpc::Status ResearcherServiceImpl::StartRun(grpc::ServerContext* context,
   absl::Status s =
       rounds_->StartRun(request->run_id(), run->spec, *artifact, *initial, absl::Now());
   if (!s.ok()) return ToGrpcStatus(s);
+  if (!Audited(RunAction(v1::RUN_STARTED, *peer, request->run_id(), "started"))) {
+    return ToGrpcStatus(absl::UnavailableError("coordinator cannot record the action"));
+  }
   LOG(INFO) << "run " << request->run_id().substr(0, 12) << " started by "
             << peer->identity.Uri();
   return ToGrpcStatus(Status(request->run_id(), response));
@@ -209,6 +243,9 @@ grpc::Status ResearcherServiceImpl::PauseRun(grpc::ServerContext* context,
       authorizer_->Authorize(*context, "tverr.v1.ResearcherService/PauseRun");
   if (!peer.ok()) return ToGrpcStatus(peer.status());
   if (absl::Status s = rounds_->Pause(request->run_id()); !s.ok()) return ToGrpcStatus(s);
+  if (!Audited(RunAction(v1::RUN_PAUSED, *peer, request->run_id(), "paused"))) {
+    return ToGrpcStatus(absl::UnavailableError("coordinator cannot record the action"));
+  }
   LOG(INFO) << "run " << request->run_id().substr(0, 12) << " paused by " << peer->identity.Uri();
   return ToGrpcStatus(Status(request->run_id(), response));
 }
@@ -220,6 +257,9 @@ grpc::Status ResearcherServiceImpl::AbortRun(grpc::ServerContext* context,
       authorizer_->Authorize(*context, "tverr.v1.ResearcherService/AbortRun");
   if (!peer.ok()) return ToGrpcStatus(peer.status());
   if (absl::Status s = rounds_->Abort(request->run_id()); !s.ok()) return ToGrpcStatus(s);
+  if (!Audited(RunAction(v1::RUN_ABORTED, *peer, request->run_id(), "aborted"))) {
+    return ToGrpcStatus(absl::UnavailableError("coordinator cannot record the action"));
+  }
   LOG(INFO) << "run " << request->run_id().substr(0, 12) << " aborted by "
             << peer->identity.Uri();
   return ToGrpcStatus(Status(request->run_id(), response));

@@ -12,6 +12,7 @@
 #include "coordinator/round/round_manager.h"
 #include "coordinator/runs/run_store.h"
 #include "coordinator/storage/payload_store.h"
+#include "coordinator/service/audit_sink.h"
 #include "coordinator/service/authorizer.h"
 #include "tverr/v1/researcher.grpc.pb.h"
 
@@ -21,12 +22,14 @@ class ResearcherServiceImpl final : public v1::ResearcherService::Service {
  public:
   // `max_upload_bytes`: largest artifact or weights file UploadPayload takes.
   ResearcherServiceImpl(const Authorizer* authorizer, RoundManager* rounds, RunStore* runs,
-                        PayloadStore* payloads, uint64_t max_upload_bytes)
+                        PayloadStore* payloads, uint64_t max_upload_bytes,
+                        AuditSink audit = nullptr)
       : authorizer_(authorizer),
         rounds_(rounds),
         store_(runs),
         payloads_(payloads),
-        max_upload_bytes_(max_upload_bytes) {}
+        max_upload_bytes_(max_upload_bytes),
+        audit_(std::move(audit)) {}
 
   grpc::Status UploadPayload(grpc::ServerContext* context, grpc::ServerReader<v1::Chunk>* reader,
                              v1::UploadReceipt* response) override;
@@ -46,12 +49,17 @@ class ResearcherServiceImpl final : public v1::ResearcherService::Service {
  private:
   absl::Status Status(const std::string& run_id, v1::RunStatus* out);
   absl::StatusOr<StoredRun> Find(const std::string& run_id);
+  static v1::AuditRecord RunAction(v1::AuditEvent event, const tls::Peer& peer,
+                                   const std::string& run_id, const std::string& what);
+  // Writes `record` durably; false (logged) if it could not.
+  bool Audited(v1::AuditRecord record);
 
   const Authorizer* authorizer_;
   RoundManager* rounds_;
   RunStore* store_;
   PayloadStore* payloads_;
   const uint64_t max_upload_bytes_;
+  const AuditSink audit_;
 };
 
 }  // namespace tverr::coordinator
