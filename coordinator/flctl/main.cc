@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/log/log.h"
+#include "coordinator/flctl/audit_command.h"
 #include "coordinator/flctl/nodes_command.h"
 #include "coordinator/flctl/pki_command.h"
 #include "coordinator/flctl/run_command.h"
@@ -18,6 +19,7 @@ constexpr char kUsage[] =
     "  pki     consortium CA, certificates, signing requests, revocation\n"
     "  nodes   list the nodes enrolled at the coordinator\n"
     "  run     create, start, follow training runs\n"
+    "  audit   show, report on and verify an audit log (offline)\n"
     "  version print the version\n"
     "\n"
     "Run 'flctl <command> help' for a command's options.\n";
@@ -37,6 +39,7 @@ int main(int argc, char** argv) {
   if (command == "pki") return tverr::flctl::RunPkiCommand(rest, std::cout, std::cerr);
   if (command == "nodes") return tverr::flctl::RunNodesCommand(rest, std::cout, std::cerr);
   if (command == "run") return tverr::flctl::RunRunCommand(rest, std::cout, std::cerr);
+  if (command == "audit") return tverr::flctl::RunAuditCommand(rest, std::cout, std::cerr);
   if (command == "version") {
     std::cout << "flctl " << TVERR_VERSION_STRING << "\n";
     return 0;
