@@ -15,8 +15,8 @@ PACKAGES=(
   libdcmtk-dev libtorch-dev
   # demo data (Fashion-MNIST as DICOM)
   dataset-fashion-mnist zlib1g-dev
-  # tests: a real PACS
-  libgtest-dev libgmock-dev orthanc
+  # tests: a real PACS; a headless browser for the audit report's browser test
+  libgtest-dev libgmock-dev orthanc chromium
 )
 
 missing=()
