@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -12,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/audit/verifier.h"
 #include "coordinator/flctl/args.h"
 #include "coordinator/flctl/audit_records.h"
 #include "coordinator/flctl/audit_report.h"
@@ -95,6 +97,49 @@ int Usage(const std::string& message, std::ostream& err) {
   return 2;
 }
 
+// Runs the offline verifier (common/audit/verifier.h) on `dir` with the
+// public key PEM at `key_path`. A non-OK status means no verdict (key
+// unreadable or not an Ed25519 public key, a log file missing).
+absl::StatusOr<audit::VerifyResult> Verify(const std::string& dir, const std::string& key_path) {
+  std::ifstream in(key_path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read audit key ", key_path));
+  std::ostringstream pem;
+  pem << in.rdbuf();
+  absl::StatusOr<audit::VerifyResult> result = audit::VerifyLogDirectory(dir, pem.str());
+  if (!result.ok()) {
+    return absl::Status(result.status().code(),
+                        absl::StrCat("cannot verify ", dir, ": ", result.status().message()));
+  }
+  return result;
+}
+
+// The verifier's verdict for people: its message, the counts, and where the
+// first problem is.
+std::string DescribeVerdict(const audit::VerifyResult& v) {
+  std::string text = v.message;
+  absl::StrAppend(&text, "\n", v.records, " records, ", v.tree_heads, " tree heads");
+  if (v.ok) {
+    absl::StrAppend(&text, "; ", v.covered_records,
+                    " records covered by the latest signed tree head");
+    if (v.uncovered_records > 0) {
+      absl::StrAppend(&text, ", ", v.uncovered_records, " after it not yet signed");
+    }
+    return text;
+  }
+  if (v.first_bad_record.has_value()) {
+    absl::StrAppend(&text, "\nfirst bad record: ", *v.first_bad_record, " (line ",
+                    *v.first_bad_record + 1, " of records.jsonl)");
+  } else if (v.suspect_end > v.suspect_begin) {
+    absl::StrAppend(&text, "\nthe first bad record is among records ", v.suspect_begin, "..",
+                    v.suspect_end - 1);
+  }
+  if (v.bad_tree_head.has_value()) {
+    absl::StrAppend(&text, "\ntree head concerned: line ", *v.bad_tree_head + 1,
+                    " of tree-heads.jsonl");
+  }
+  return text;
+}
+
 int ShowCommand(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
   absl::StatusOr<Args> args = ParseArgs(argv, {"log", "run", "round", "node", "event", "format"});
   if (!args.ok()) return Usage(std::string(args.status().message()), err);
@@ -173,9 +218,16 @@ int ReportCommand(const std::vector<std::string>& argv, std::ostream& out, std::
   options.coordinator = args->Get("coordinator");
   options.log_source = *dir;
   options.generated_at = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
+  std::optional<audit::VerifyResult> verdict;
   if (args->Has("audit_key")) {
-    err << "flctl audit report: --audit_key: verification is not built into this flctl yet\n";
-    return 1;
+    absl::StatusOr<audit::VerifyResult> result = Verify(*dir, args->Get("audit_key"));
+    if (!result.ok()) {
+      err << "flctl audit report: " << result.status().message() << "\n";
+      return 1;
+    }
+    verdict = std::move(*result);
+    options.verification = verdict->ok ? AuditVerification::kVerified : AuditVerification::kFailed;
+    options.verification_summary = DescribeVerdict(*verdict);
   }
   const std::string html = RenderAuditReport(log->records, log->tree_heads, options);
   if (absl::Status s = WriteFileAtomically(*out_path, html); !s.ok()) {
@@ -183,16 +235,35 @@ int ReportCommand(const std::vector<std::string>& argv, std::ostream& out, std::
     return 1;
   }
   out << "wrote " << *out_path << " (" << log->records.size() << " records, "
-      << log->tree_heads.size() << " tree heads)\n";
+      << log->tree_heads.size() << " tree heads";
+  if (verdict.has_value()) out << (verdict->ok ? ", verified" : ", NOT VERIFIED");
+  out << ")\n";
+  if (verdict.has_value() && !verdict->ok) {
+    err << "flctl audit report: the log does not verify: " << verdict->message << "\n";
+    return 1;
+  }
   return 0;
 }
 
-int VerifyCommand(const std::vector<std::string>& argv, std::ostream& /*out*/,
-                  std::ostream& err) {
+int VerifyCommand(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
   absl::StatusOr<Args> args = ParseArgs(argv, {"log", "audit_key"});
   if (!args.ok()) return Usage(std::string(args.status().message()), err);
-  err << "flctl audit verify: verification is not built into this flctl yet\n";
-  return 1;
+  absl::StatusOr<std::string> dir = args->Require("log");
+  if (!dir.ok()) return Usage(std::string(dir.status().message()), err);
+  absl::StatusOr<std::string> key = args->Require("audit_key");
+  if (!key.ok()) return Usage(std::string(key.status().message()), err);
+  absl::StatusOr<audit::VerifyResult> result = Verify(*dir, *key);
+  if (!result.ok()) {
+    err << "flctl audit verify: " << result.status().message() << "\n";
+    return 1;
+  }
+  out << (result->ok ? "VERIFIED " : "NOT VERIFIED ") << *dir << "\n"
+      << DescribeVerdict(*result) << "\n";
+  if (!result->ok) {
+    err << "flctl audit verify: the log does not verify: " << result->message << "\n";
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace

@@ -14,6 +14,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/audit/audit_key.h"
+#include "common/audit/audit_log.h"
 #include "gtest/gtest.h"
 #include "tests/coordinator/flctl/audit_test_log.h"
 #include "tests/support/temp_dir.h"
@@ -306,6 +308,109 @@ TEST_F(AuditCommandTest, HelpAndUnknownSubcommand) {
   r = Audit({"frobnicate"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("unknown subcommand 'frobnicate'"), std::string::npos);
+}
+
+// A real log written by common/audit and signed with a fresh audit key: the
+// synthetic records, a tree head after each committed round.
+class AuditVerifyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<audit::AuditKey>> key =
+        audit::AuditKey::Generate(dir_.Sub("audit.key"), dir_.Sub("audit_pub.pem"));
+    ASSERT_TRUE(key.ok()) << key.status();
+    audit::AuditLogOptions options;
+    options.key = key->get();
+    absl::StatusOr<std::unique_ptr<audit::AuditLog>> log = audit::AuditLog::Open(Log(), options);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (const v1::AuditRecord& r : MakeTestAuditLog().records) {
+      v1::AuditRecord fresh = r;
+      fresh.clear_sequence();
+      fresh.clear_previous_leaf_sha256();
+      fresh.clear_schema_version();
+      ASSERT_TRUE((*log)->Append(fresh).ok());
+      if (r.event() == v1::AGGREGATE_COMMITTED) {
+        ASSERT_TRUE((*log)->SignTreeHead(r.run_id(), r.round()).ok());
+      }
+    }
+    ASSERT_TRUE((*log)->Sync().ok());
+  }
+
+  std::string Log() const { return dir_.Sub("log"); }
+  std::string Key() const { return dir_.Sub("audit_pub.pem"); }
+
+  // Replaces the first `from` in line `line` (1-based) of records.jsonl.
+  void AlterRecordLine(int line, const std::string& from, const std::string& to) {
+    const std::string path = Log() + "/records.jsonl";
+    std::vector<std::string> lines = absl::StrSplit(ReadFileOrEmpty(path), '\n');
+    const size_t at = lines[line - 1].find(from);
+    ASSERT_NE(at, std::string::npos) << lines[line - 1];
+    lines[line - 1].replace(at, from.size(), to);
+    WriteFileOrDie(path, absl::StrJoin(lines, "\n"));
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(AuditVerifyTest, IntactLogVerifies) {
+  Result r = Audit({"verify", "--log", Log(), "--audit_key", Key()});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("VERIFIED " + Log()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("verified: 31 records, 3 tree heads"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 after it not yet signed"), std::string::npos) << r.out;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
+TEST_F(AuditVerifyTest, AlteredRecordIsNamed) {
+  // Record 17 (line 18): bergen's rejected update; the reason is rewritten.
+  AlterRecordLine(18, "update longer than the model", "update shorter than the model");
+  Result r = Audit({"verify", "--log", Log(), "--audit_key", Key()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("NOT VERIFIED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("first bad record: 17 (line 18 of records.jsonl)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.err.find("the log does not verify: record 17"), std::string::npos) << r.err;
+}
+
+TEST_F(AuditVerifyTest, AnotherKeyDoesNotVerify) {
+  ASSERT_TRUE(audit::AuditKey::Generate(dir_.Sub("other.key"), dir_.Sub("other_pub.pem")).ok());
+  Result r = Audit({"verify", "--log", Log(), "--audit_key", dir_.Sub("other_pub.pem")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("NOT VERIFIED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tree head concerned: line 1"), std::string::npos) << r.out;
+}
+
+TEST_F(AuditVerifyTest, UsageAndMissingInputs) {
+  EXPECT_EQ(Audit({"verify", "--log", Log()}).code, 2);
+  EXPECT_EQ(Audit({"verify", "--audit_key", Key()}).code, 2);
+  Result r = Audit({"verify", "--log", Log(), "--audit_key", dir_.Sub("nokey.pem")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot read audit key " + dir_.Sub("nokey.pem")), std::string::npos);
+  WriteFileOrDie(dir_.Sub("bad.pem"), "not a key\n");
+  r = Audit({"verify", "--log", Log(), "--audit_key", dir_.Sub("bad.pem")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("cannot verify"), std::string::npos) << r.err;
+  r = Audit({"verify", "--log", dir_.Sub("nowhere"), "--audit_key", Key()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_FALSE(r.err.empty());
+}
+
+TEST_F(AuditVerifyTest, ReportShowsTheVerdict) {
+  const std::string out = dir_.Sub("report.html");
+  Result r = Audit({"report", "--log", Log(), "--out", out, "--audit_key", Key()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find(", verified)"), std::string::npos) << r.out;
+  std::string html = ReadFileOrEmpty(out);
+  EXPECT_NE(html.find("class=\"verification verified\""), std::string::npos);
+  EXPECT_NE(html.find("verified: 31 records, 3 tree heads"), std::string::npos);
+
+  AlterRecordLine(18, "update longer than the model", "update shorter than the model");
+  r = Audit({"report", "--log", Log(), "--out", out, "--audit_key", Key()});
+  EXPECT_EQ(r.code, 1);  // the report is written, and says it failed
+  EXPECT_NE(r.err.find("does not verify"), std::string::npos) << r.err;
+  html = ReadFileOrEmpty(out);
+  EXPECT_NE(html.find("class=\"verification failed\""), std::string::npos);
+  EXPECT_NE(html.find("first bad record: 17 (line 18 of records.jsonl)"), std::string::npos);
+  EXPECT_NE(html.find("update shorter than the model"), std::string::npos);
 }
 
 }  // namespace
