@@ -271,6 +271,16 @@ if [ "$COMMITTED" != "$(seq 1 "$ROUNDS" | tr '\n' ' ')" ]; then
   echo "committed rounds are '$COMMITTED', expected 1..$ROUNDS once each" >&2
   exit 1
 fi
+
+step "9. Audit (as the auditor): the coordinator's log verified offline, and its report"
+AUDIT_LOG="$OUT/coordinator/state/audit"
+AUDIT_KEY="$OUT/coordinator/state/audit-key.pub.pem"
+"$FLCTL" audit verify --log "$AUDIT_LOG" --audit_key "$AUDIT_KEY"
+"$FLCTL" audit show --log "$AUDIT_LOG" --event AGGREGATE_COMMITTED
+mkdir -p "$OUT/audit"
+"$FLCTL" audit report --log "$AUDIT_LOG" --audit_key "$AUDIT_KEY" \
+  --title "Tverr demo federation" --out "$OUT/audit/report.html"
+echo "each hospital keeps its own audit log and its receipts: $OUT/<hospital>/state/{audit,receipts}"
 echo
 if [ "$SECURE" = 1 ]; then HOW=" with secure aggregation"; else HOW=""; fi
 echo "Demo federation done: ${#HOSPITALS[@]} hospitals trained $ROUNDS rounds over mutual TLS$HOW."

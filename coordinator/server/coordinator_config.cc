@@ -36,6 +36,16 @@ absl::StatusOr<v1::CoordinatorConfig> FinishCoordinatorConfig(v1::CoordinatorCon
   if (config.log_level().empty()) config.set_log_level("info");
   if (config.heartbeat_interval_seconds() == 0) config.set_heartbeat_interval_seconds(10);
   if (config.max_transfer_bytes() == 0) config.set_max_transfer_bytes(uint64_t{2} << 30);
+  if (config.audit_dir().empty()) {
+    config.set_audit_dir(config.state_dir() + "/audit");
+  } else {
+    config.set_audit_dir(config::ResolvePath(base_dir, config.audit_dir()));
+  }
+  if (config.audit_key_file().empty()) {
+    config.set_audit_key_file(config.state_dir() + "/audit-key.pem");
+  } else {
+    config.set_audit_key_file(config::ResolvePath(base_dir, config.audit_key_file()));
+  }
 
   config::ConfigErrors errors(source);
   config::ValidateAddressField("listen_address", config.listen_address(), &errors);

@@ -8,6 +8,11 @@
 #include "absl/synchronization/notification.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "common/audit/audit_key.h"
+#include "common/audit/audit_log.h"
+#include "common/crypto/sha256.h"
+#include "common/pki/certificate.h"
 #include "common/pki/key_request.h"
 #include "common/status/status_macros.h"
 #include "common/store/blob_store.h"
@@ -26,7 +31,7 @@
 #include "coordinator/service/operator_service.h"
 #include "coordinator/service/researcher_service.h"
 #include "coordinator/service/session_table.h"
-#include "coordinator/service/stub_services.h"
+#include "coordinator/service/auditor_service.h"
 #include "coordinator/storage/payload_store.h"
 
 namespace tverr::coordinator {
@@ -47,13 +52,29 @@ class CoordinatorServerImpl final : public CoordinatorServer {
     ASSIGN_OR_RETURN(registry_, NodeRegistry::Open(db_));
     ASSIGN_OR_RETURN(payloads_, PayloadStore::Open(config.state_dir() + "/payloads"));
     ASSIGN_OR_RETURN(runs_, RunStore::Open(db_));
+    RETURN_IF_ERROR(OpenAuditLog(config));
     authorizer_ = std::make_unique<Authorizer>(config.consortium());
+    const AuditSink audit = [this](v1::AuditRecord record, bool durable) {
+      return WriteAuditRecord(std::move(record), durable);
+    };
+    authorizer_->set_audit(audit);
 
     NodeServiceOptions node_options;
     node_options.heartbeat_interval_seconds = config.heartbeat_interval_seconds();
     node_options.max_transfer_bytes = config.max_transfer_bytes();
     node_options.keepalive_interval = absl::Seconds(config.heartbeat_interval_seconds());
     node_options.max_silence = 3 * absl::Seconds(config.heartbeat_interval_seconds());
+    node_options.audit = audit;
+    node_options.audit_consistency = [this](uint64_t first, uint64_t second) {
+      absl::StatusOr<std::vector<audit::Hash>> proof = audit_log_->ConsistencyProof(first, second);
+      if (!proof.ok()) return absl::StatusOr<v1::AuditConsistencyResponse>(proof.status());
+      v1::AuditConsistencyResponse response;
+      for (const audit::Hash& h : *proof) {
+        response.add_path(std::string(crypto::AsStringView(h)));
+      }
+      response.set_audit_public_key_pem(audit_key_->public_key_pem());
+      return absl::StatusOr<v1::AuditConsistencyResponse>(std::move(response));
+    };
     RoundManagerHooks hooks;
     hooks.online_nodes = [this] { return sessions_.OnlineNodes(); };
     hooks.send_task = [this](const std::string& node, v1::Task task) {
@@ -81,6 +102,10 @@ class CoordinatorServerImpl final : public CoordinatorServer {
         LOG(ERROR) << "cannot record the state of run " << run_id << ": " << s;
       }
     };
+    hooks.audit = audit;
+    hooks.close_round = [this](const std::string& run_id, uint64_t round) {
+      return audit_log_->SignTreeHead(run_id, round);
+    };
     ASSIGN_OR_RETURN(std::unique_ptr<UpdateSpool> spool,
                      UpdateSpool::Open(config.state_dir() + "/spool"));
     rounds_ = std::make_unique<RoundManager>(std::move(hooks), std::move(spool));
@@ -92,8 +117,9 @@ class CoordinatorServerImpl final : public CoordinatorServer {
         std::make_unique<OperatorServiceImpl>(authorizer_.get(), registry_.get(), &sessions_);
     researcher_service_ =
         std::make_unique<ResearcherServiceImpl>(authorizer_.get(), rounds_.get(), runs_.get(),
-                                                payloads_.get(), config.max_transfer_bytes());
-    auditor_service_ = std::make_unique<AuditorServiceImpl>(authorizer_.get());
+                                                payloads_.get(), config.max_transfer_bytes(),
+                                                audit);
+    auditor_service_ = std::make_unique<AuditorServiceImpl>(authorizer_.get(), audit_log_.get());
 
     tls::TlsFiles files{config.tls().cert_file(), config.tls().key_file(),
                         config.tls().ca_file(), config.tls().crl_dir(),
@@ -222,10 +248,74 @@ class CoordinatorServerImpl final : public CoordinatorServer {
   }
 
  private:
+  // Opens (creating on first start) the audit key and log, and records the
+  // start, with anything the log had to repair after a crash.
+  absl::Status OpenAuditLog(const v1::CoordinatorConfig& config) {
+    const std::string& key_file = config.audit_key_file();
+    std::string public_file = key_file;
+    if (absl::EndsWith(public_file, ".pem")) public_file.resize(public_file.size() - 4);
+    public_file += ".pub.pem";
+    absl::StatusOr<std::unique_ptr<audit::AuditKey>> key = audit::AuditKey::Load(key_file);
+    if (absl::IsNotFound(key.status())) {
+      key = audit::AuditKey::Generate(key_file, public_file);
+      if (key.ok()) {
+        LOG(INFO) << "audit key created; its public key for auditors and nodes: " << public_file;
+      }
+    }
+    if (!key.ok()) {
+      return absl::Status(key.status().code(),
+                          absl::StrCat("audit key ", key_file, ": ", key.status().message()));
+    }
+    audit_key_ = std::move(*key);
+    audit::AuditLogOptions options;
+    options.key = audit_key_.get();
+    absl::StatusOr<std::unique_ptr<audit::AuditLog>> log =
+        audit::AuditLog::Open(config.audit_dir(), options);
+    if (!log.ok()) {
+      return absl::Status(log.status().code(), absl::StrCat("audit log ", config.audit_dir(), ": ",
+                                                            log.status().message()));
+    }
+    audit_log_ = std::move(*log);
+    const audit::AuditLogOpenReport& report = audit_log_->open_report();
+    if (!report.torn_tails.empty()) LOG(WARNING) << "audit log: " << report.ToString();
+    absl::StatusOr<pki::CertificateInfo> own = pki::ReadCertificateFile(config.tls().cert_file());
+    if (own.ok()) {
+      coordinator_identity_ = own->identity.Uri();
+      coordinator_certificate_ = own->sha256_hex;
+    }
+    v1::AuditRecord started;
+    started.set_event(v1::COORDINATOR_STARTED);
+    started.set_outcome(v1::SUCCESS);
+    started.mutable_actor()->set_identity("coordinator");
+    auto& p = *started.mutable_parameters();
+    p["version"] = TVERR_VERSION_STRING;
+    p["consortium"] = config.consortium();
+    p["audit_key_id"] = audit_key_->key_id();
+    p["config_sha256"] = crypto::ToHex(crypto::Sha256(config.SerializeAsString()));
+    if (!report.torn_tails.empty()) {
+      // A crash left half-written lines; they were moved aside, not lost.
+      started.set_reason(report.ToString());
+    }
+    return WriteAuditRecord(std::move(started), true);
+  }
+
+  absl::Status WriteAuditRecord(v1::AuditRecord record, bool durable) {
+    if (record.actor().identity() == "coordinator" && !coordinator_identity_.empty()) {
+      record.mutable_actor()->set_identity(coordinator_identity_);
+      record.mutable_actor()->set_certificate_sha256(coordinator_certificate_);
+    }
+    if (durable) return audit_log_->AppendDurable(std::move(record)).status();
+    return audit_log_->Append(std::move(record)).status();
+  }
+
   std::shared_ptr<store::SqliteDb> db_;
   std::unique_ptr<NodeRegistry> registry_;
   std::unique_ptr<PayloadStore> payloads_;
   std::unique_ptr<RunStore> runs_;
+  std::unique_ptr<audit::AuditKey> audit_key_;
+  std::unique_ptr<audit::AuditLog> audit_log_;
+  std::string coordinator_identity_;
+  std::string coordinator_certificate_;
   std::unique_ptr<Authorizer> authorizer_;
   SessionTable sessions_;
   // Before the services and the server, which use it: destroyed after them.

@@ -308,4 +308,20 @@ grpc::Status NodeServiceImpl::SecAggUnmask(grpc::ServerContext* context,
                     *request, &RoundManager::SecAggUnmaskReceived);
 }
 
+grpc::Status NodeServiceImpl::GetAuditConsistencyProof(grpc::ServerContext* context,
+                                                       const v1::AuditConsistencyRequest* request,
+                                                       v1::AuditConsistencyResponse* response) {
+  absl::StatusOr<tls::Peer> peer =
+      authorizer_->Authorize(*context, "tverr.v1.NodeService/GetAuditConsistencyProof");
+  if (!peer.ok()) return ToGrpcStatus(peer.status());
+  if (!options_.audit_consistency) {
+    return ToGrpcStatus(absl::UnavailableError("this coordinator keeps no audit log"));
+  }
+  absl::StatusOr<v1::AuditConsistencyResponse> proof =
+      options_.audit_consistency(request->first_tree_size(), request->second_tree_size());
+  if (!proof.ok()) return ToGrpcStatus(proof.status());
+  *response = std::move(*proof);
+  return grpc::Status::OK;
+}
+
 }  // namespace tverr::coordinator

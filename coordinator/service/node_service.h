@@ -30,6 +30,10 @@ struct NodeServiceOptions {
   absl::Duration max_silence = absl::Seconds(30);
   // Joins and departures are audited here (optional).
   AuditSink audit;
+  // The audit log's consistency proof between two sizes, with the audit
+  // public key (GetAuditConsistencyProof); unset: UNAVAILABLE.
+  std::function<absl::StatusOr<v1::AuditConsistencyResponse>(uint64_t first, uint64_t second)>
+      audit_consistency;
 };
 
 class NodeServiceImpl final : public v1::NodeService::Service {
@@ -68,6 +72,9 @@ class NodeServiceImpl final : public v1::NodeService::Service {
                                v1::SecAggAck* response) override;
   grpc::Status SecAggUnmask(grpc::ServerContext* context, const v1::SecAggUnmaskRequest* request,
                             v1::SecAggAck* response) override;
+  grpc::Status GetAuditConsistencyProof(grpc::ServerContext* context,
+                                        const v1::AuditConsistencyRequest* request,
+                                        v1::AuditConsistencyResponse* response) override;
 
  private:
   const NodeServiceOptions options_;

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/grpc_status.h"
+#include "common/crypto/sha256.h"
 #include "common/status/status_macros.h"
 #include "common/tensor/tensor_codec.h"
 #include "common/tls/credentials.h"
@@ -76,10 +77,41 @@ absl::Status CheckCoordinatorIdentity(const grpc::ClientContext& context,
 }  // namespace
 
 NodeDaemon::NodeDaemon(NodeDaemonOptions options) : options_(std::move(options)) {
+  if (!options_.config.state_dir().empty()) {
+    absl::StatusOr<std::unique_ptr<ReceiptKeeper>> receipts =
+        ReceiptKeeper::Open(options_.config.state_dir() + "/receipts");
+    if (receipts.ok()) {
+      receipts_ = std::move(*receipts);
+      if (!receipts_->halted().empty()) {
+        LOG(ERROR) << "this node has stopped taking part: " << receipts_->halted()
+                   << " (remove " << options_.config.state_dir()
+                   << "/receipts/halted once resolved)";
+      }
+    } else {
+      receipts_error_ = std::string(receipts.status().message());
+      LOG(ERROR) << "round receipts unavailable, refusing round work: " << receipts_error_;
+    }
+  }
+  if (!options_.config.state_dir().empty()) {
+    absl::StatusOr<std::unique_ptr<audit::AuditLog>> log =
+        audit::AuditLog::Open(options_.config.state_dir() + "/audit");
+    if (log.ok()) {
+      audit_ = std::move(*log);
+      if (!audit_->open_report().torn_tails.empty()) {
+        LOG(WARNING) << "node audit log: " << audit_->open_report().ToString();
+      }
+    } else if (receipts_error_.empty()) {
+      receipts_error_ = absl::StrCat("the node's audit log cannot be opened: ",
+                                     log.status().message());
+      LOG(ERROR) << receipts_error_;
+    }
+  }
   const v1::NodeDataConfig& data = options_.worker.data;
   if (data.has_directory() && !data.directory().directory().empty()) {
     fetcher_ = std::make_unique<SessionFetcher>();
-    round_worker_ = std::make_unique<RoundWorker>(options_.worker, fetcher_.get());
+    RoundWorkerOptions worker = options_.worker;
+    worker.audit = [this](v1::AuditRecord record) { Audit(std::move(record)); };
+    round_worker_ = std::make_unique<RoundWorker>(worker, fetcher_.get());
     progress_ = std::make_unique<ProgressReporter>(
         [this](const v1::TaskProgress& progress) {
           std::shared_ptr<v1::NodeService::Stub> stub;
@@ -177,6 +209,69 @@ ProgressFn NodeDaemon::ProgressFor(const std::string& run_id, uint64_t round) {
     p.set_total(total);
     progress_->Update(p);
   };
+}
+
+std::string NodeDaemon::halted() const {
+  if (!receipts_error_.empty()) return receipts_error_;
+  return receipts_ != nullptr ? receipts_->halted() : "";
+}
+
+void NodeDaemon::Audit(v1::AuditRecord record) {
+  if (audit_ == nullptr) return;
+  if (record.actor().identity() == "node" || record.actor().identity().empty()) {
+    absl::MutexLock lock(&mu_);
+    record.mutable_actor()->set_identity(identity_.empty() ? "node" : identity_);
+  }
+  absl::StatusOr<uint64_t> appended = audit_->AppendDurable(std::move(record));
+  if (!appended.ok()) LOG(ERROR) << "node audit log: " << appended.status();
+}
+
+void NodeDaemon::OnReceipt(const v1::AuditTreeHead& head) {
+  if (receipts_ == nullptr) return;
+  {
+    v1::AuditRecord received;
+    received.set_event(v1::TREE_HEAD_RECEIVED);
+    received.set_outcome(v1::SUCCESS);
+    received.set_run_id(head.run_id());
+    received.set_round(head.round());
+    (*received.mutable_parameters())["tree_size"] = absl::StrCat(head.tree_size());
+    (*received.mutable_parameters())["root_sha256"] = head.root_sha256();
+    (*received.mutable_parameters())["key_id"] = head.key_id();
+    Audit(std::move(received));
+  }
+  const std::optional<v1::AuditTreeHead> previous = receipts_->last();
+  absl::Status s = receipts_->Receive(head, [this](uint64_t first, uint64_t second) {
+    std::shared_ptr<v1::NodeService::Stub> stub;
+    {
+      absl::MutexLock lock(&mu_);
+      stub = session_stub_;
+    }
+    if (stub == nullptr) {
+      return absl::StatusOr<v1::AuditConsistencyResponse>(
+          absl::UnavailableError("not connected to the coordinator"));
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    v1::AuditConsistencyRequest request;
+    request.set_first_tree_size(first);
+    request.set_second_tree_size(second);
+    v1::AuditConsistencyResponse response;
+    grpc::Status g = stub->GetAuditConsistencyProof(&ctx, request, &response);
+    if (!g.ok()) return absl::StatusOr<v1::AuditConsistencyResponse>(FromGrpcStatus(g));
+    return absl::StatusOr<v1::AuditConsistencyResponse>(std::move(response));
+  });
+  if (!s.ok()) LOG(WARNING) << "receipt of round " << head.round() << ": " << s.message();
+  if (absl::IsUnavailable(s)) return;  // not checked: nothing to record yet
+  v1::AuditRecord checked;
+  checked.set_event(v1::CONSISTENCY_CHECKED);
+  checked.set_outcome(s.ok() ? v1::SUCCESS : v1::FAILURE);
+  checked.set_reason(std::string(s.message()));
+  checked.set_run_id(head.run_id());
+  checked.set_round(head.round());
+  (*checked.mutable_parameters())["from_tree_size"] =
+      absl::StrCat(previous ? previous->tree_size() : 0);
+  (*checked.mutable_parameters())["to_tree_size"] = absl::StrCat(head.tree_size());
+  Audit(std::move(checked));
 }
 
 void NodeDaemon::Stop() {
@@ -301,6 +396,9 @@ absl::Status NodeDaemon::RunSession() {
       case v1::Task::kEvaluate:
         EnqueueRoundTask(std::move(task));
         break;
+      case v1::Task::kReceipt:
+        OnReceipt(task.receipt());
+        break;
       case v1::Task::kSecaggKeys:
       case v1::Task::kSecaggShares:
       case v1::Task::kSecaggUnmask:
@@ -380,6 +478,11 @@ void NodeDaemon::EnqueueRoundTask(v1::Task task) {
   if (round_worker_ == nullptr) {
     LOG(WARNING) << "refusing task " << task.task_id() << " (run " << train.run_id() << " round "
                  << train.round() << "): this node has no data configured for round work";
+    return;
+  }
+  if (const std::string why = halted(); !why.empty()) {
+    LOG(ERROR) << "refusing task " << task.task_id() << " (run " << train.run_id() << " round "
+               << train.round() << "): this node has stopped taking part: " << why;
     return;
   }
   absl::MutexLock lock(&mu_);
@@ -572,6 +675,24 @@ void NodeDaemon::RunTrainTask(const v1::Task& task) {
   if (!uploaded.ok()) {
     LOG(WARNING) << what << ": update not uploaded: " << uploaded;
     return;
+  }
+  {
+    // What left the hospital: a digest and a size, nothing else.
+    v1::AuditRecord sent;
+    sent.set_event(v1::UPDATE_SENT);
+    sent.set_outcome(v1::SUCCESS);
+    sent.set_run_id(train.run_id());
+    sent.set_round(train.round());
+    sent.set_bytes(outcome->update.size());
+    sent.mutable_hashes()->set_update(crypto::ToHex(crypto::Sha256(outcome->update)));
+    sent.mutable_hashes()->set_run_spec(train.run_id());
+    if (secure != nullptr) {
+      sent.mutable_hashes()->set_secure_session(crypto::ToHex(secure->session_id()));
+    } else {
+      sent.set_samples(outcome->info.samples());
+    }
+    (*sent.mutable_parameters())["kind"] = secure != nullptr ? "masked_input" : "weight_update";
+    Audit(std::move(sent));
   }
   LOG(INFO) << what << ": " << (secure != nullptr ? "masked input" : "update") << " uploaded ("
             << outcome->info.samples() << " samples, "

@@ -24,6 +24,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "node/daemon/progress_reporter.h"
+#include "common/audit/audit_log.h"
+#include "node/daemon/receipt_keeper.h"
 #include "node/daemon/secure_rounds.h"
 #include "node/worker/round_worker.h"
 #include "tverr/v1/common.pb.h"
@@ -78,6 +80,9 @@ class NodeDaemon {
   uint64_t successful_joins() const { return joins_.load(); }
   // True while a task stream is open.
   bool connected() const { return connected_.load(); }
+  // Why this node stopped taking part (a receipt check failed: the
+  // coordinator's audit log was rewritten); empty while it takes part.
+  std::string halted() const;
 
  private:
   // One connection attempt and, if it joins, the whole session. Returns why
@@ -131,6 +136,18 @@ class NodeDaemon {
   std::unique_ptr<ProgressReporter> progress_;
   // Secure-aggregation rounds; null without round work.
   std::unique_ptr<SecureRounds> secure_rounds_;
+  // The round receipts (signed audit tree heads); null if the state
+  // directory could not hold them (the node then refuses round work).
+  std::unique_ptr<ReceiptKeeper> receipts_;
+  std::string receipts_error_;
+  // The hospital's own audit log (<state_dir>/audit): approvals and
+  // refusals, data read, updates sent, receipts and their checks. Null if
+  // it could not be opened (the node then refuses round work).
+  std::unique_ptr<audit::AuditLog> audit_;
+  // Writes a record to the node's audit log (durably; errors logged).
+  void Audit(v1::AuditRecord record);
+  // Checks and keeps a receipt (stream thread).
+  void OnReceipt(const v1::AuditTreeHead& head);
 };
 
 }  // namespace tverr::node

@@ -100,10 +100,45 @@ absl::StatusOr<RoundWorker::RunContext*> RoundWorker::Prepare(const std::string&
   return it->second.get();
 }
 
+void RoundWorker::Audit(v1::AuditEvent event, const std::string& run_id, uint64_t round,
+                        const std::function<void(v1::AuditRecord&)>& fill) const {
+  if (!options_.audit) return;
+  v1::AuditRecord r;
+  r.set_event(event);
+  r.mutable_actor()->set_identity("node");
+  r.set_run_id(run_id);
+  r.set_round(round);
+  r.set_outcome(v1::SUCCESS);
+  r.mutable_hashes()->set_run_spec(run_id);
+  fill(r);
+  options_.audit(std::move(r));
+}
+
+absl::StatusOr<RoundWorker::RunContext*> RoundWorker::PrepareTask(
+    const std::string& run_id, uint64_t round, const char* kind, const v1::RunSpec& spec,
+    const v1::Sha256& global_weights) {
+  absl::StatusOr<RunContext*> run = Prepare(run_id, spec, global_weights);
+  if (absl::IsPermissionDenied(run.status()) || absl::IsInvalidArgument(run.status())) {
+    Audit(v1::JOB_REFUSED, run_id, round, [&](v1::AuditRecord& r) {
+      r.set_outcome(v1::REFUSED);
+      r.set_reason(std::string(run.status().message()));
+      (*r.mutable_parameters())["task"] = kind;
+    });
+  } else if (run.ok()) {
+    Audit(v1::JOB_APPROVED, run_id, round, [&](v1::AuditRecord& r) {
+      r.mutable_hashes()->set_artifact(spec.artifact_sha256());
+      r.mutable_hashes()->set_global_before(crypto::ToHex(global_weights.digest()));
+      (*r.mutable_parameters())["task"] = kind;
+    });
+  }
+  return run;
+}
+
 absl::StatusOr<TrainOutcome> RoundWorker::Train(const v1::TrainTask& task,
                                                 const ProgressFn& progress) {
   if (progress) progress(v1::TaskProgress::STAGE_PREPARING, 0, 0);
-  ASSIGN_OR_RETURN(RunContext * run, Prepare(task.run_id(), task.spec(), task.global_weights()));
+  ASSIGN_OR_RETURN(RunContext * run, PrepareTask(task.run_id(), task.round(), "train",
+                                                 task.spec(), task.global_weights()));
   const std::vector<size_t> indices = run->data->IndicesOf(Split::kTrain);
   std::function<void(int64_t, int64_t)> steps;
   if (progress) {
@@ -116,6 +151,11 @@ absl::StatusOr<TrainOutcome> RoundWorker::Train(const v1::TrainTask& task,
   ASSIGN_OR_RETURN(TrainResult result,
                    run->trainer->Train(*run->data, indices, task.round_seed(), steps));
   const absl::Duration train_time = absl::Now() - started;
+  Audit(v1::DATA_READ, task.run_id(), task.round(), [&](v1::AuditRecord& r) {
+    r.set_samples(static_cast<uint64_t>(result.samples));
+    r.mutable_hashes()->set_dataset(run->data->summary().fingerprint);
+    (*r.mutable_parameters())["split"] = "train";
+  });
   TrainOutcome out;
   out.info.set_train_seconds(absl::ToDoubleSeconds(train_time));
   out.update = tensor::Encode(result.delta);
@@ -131,8 +171,14 @@ absl::StatusOr<TrainOutcome> RoundWorker::Train(const v1::TrainTask& task,
 absl::StatusOr<EvalResult> RoundWorker::Evaluate(const v1::EvaluateTask& task,
                                                  const ProgressFn& progress) {
   if (progress) progress(v1::TaskProgress::STAGE_PREPARING, 0, 0);
-  ASSIGN_OR_RETURN(RunContext * run, Prepare(task.run_id(), task.spec(), task.global_weights()));
+  ASSIGN_OR_RETURN(RunContext * run, PrepareTask(task.run_id(), task.round(), "evaluate",
+                                                 task.spec(), task.global_weights()));
   const std::vector<size_t> indices = run->data->IndicesOf(Split::kValidation);
+  Audit(v1::DATA_READ, task.run_id(), task.round(), [&](v1::AuditRecord& r) {
+    r.set_samples(indices.size());
+    r.mutable_hashes()->set_dataset(run->data->summary().fingerprint);
+    (*r.mutable_parameters())["split"] = "validation";
+  });
   // A small site may have no patient in its validation split: it reports
   // zero examples rather than nothing, so the round need not wait for it.
   if (indices.empty()) return EvalResult{};

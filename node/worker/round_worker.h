@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "node/data/dicom_directory_source.h"
 #include "node/trainer/trainer.h"
+#include "tverr/v1/audit.pb.h"
 #include "tverr/v1/config.pb.h"
 #include "tverr/v1/node.pb.h"
 
@@ -41,6 +42,9 @@ struct RoundWorkerOptions {
   std::string work_dir;
   // Training threads when the run leaves it to the node (0 = all cores).
   int cpu_cores = 0;
+  // The node's audit log (optional): each task approved or refused, and
+  // what data it read (counts and the dataset fingerprint only).
+  std::function<void(v1::AuditRecord)> audit;
 };
 
 struct TrainOutcome {
@@ -73,6 +77,12 @@ class RoundWorker {
   struct RunContext;
   absl::StatusOr<RunContext*> Prepare(const std::string& run_id, const v1::RunSpec& spec,
                                       const v1::Sha256& global_weights);
+  // Prepare, audited as the task's approval or refusal.
+  absl::StatusOr<RunContext*> PrepareTask(const std::string& run_id, uint64_t round,
+                                          const char* kind, const v1::RunSpec& spec,
+                                          const v1::Sha256& global_weights);
+  void Audit(v1::AuditEvent event, const std::string& run_id, uint64_t round,
+             const std::function<void(v1::AuditRecord&)>& fill) const;
 
   RoundWorkerOptions options_;
   PayloadFetcher* fetcher_;

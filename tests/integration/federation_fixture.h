@@ -15,10 +15,12 @@ namespace tverr::testing {
 class FederationFixture : public CoordinatorFixture {
  protected:
   // A daemon for hospital `site` whose data is <data_root>/<site>/{dicom,
-  // labels.csv} (as fl-demo-data writes it) and which approves `run_id`.
+  // labels.csv} (as fl-demo-data writes it) and which approves `run_id`
+  // (and `also_approved`, when given).
   std::unique_ptr<node::NodeDaemon> TrainingDaemon(const std::string& site,
                                                    const std::string& data_root,
-                                                   const std::string& run_id) {
+                                                   const std::string& run_id,
+                                                   const std::string& also_approved = "") {
     TlsDir tls = pki_->Issue(v1::ROLE_NODE, site);
     v1::NodeConfig config;
     config.set_coordinator_address(target());
@@ -31,6 +33,7 @@ class FederationFixture : public CoordinatorFixture {
     config.mutable_data()->mutable_directory()->set_manifest(data_root + "/" + site +
                                                              "/labels.csv");
     config.add_approved_runs(run_id);
+    if (!also_approved.empty()) config.add_approved_runs(also_approved);
     auto finished = node::FinishNodeConfig(config, "test", tmp_.path());
     EXPECT_TRUE(finished.ok()) << finished.status();
     node::NodeDaemonOptions options;
@@ -38,6 +41,7 @@ class FederationFixture : public CoordinatorFixture {
     options.software_version = "test";
     options.worker.data = finished->data();
     options.worker.approved_runs = {run_id};
+    if (!also_approved.empty()) options.worker.approved_runs.insert(also_approved);
     options.worker.work_dir = finished->state_dir() + "/work";
     options.worker.cpu_cores = 1;
     return std::make_unique<node::NodeDaemon>(options);

@@ -3,7 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <grpcpp/grpcpp.h>
 #include <sys/wait.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -11,6 +17,9 @@
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
+#include "common/audit/verifier.h"
+#include "common/tls/credentials.h"
+#include "tverr/v1/node.grpc.pb.h"
 
 namespace tverr::testing {
 namespace {
@@ -157,6 +166,72 @@ TEST_F(ProcessTest, CoordinatorRefusesToStartOnBusyPort) {
                        &out),
             1);
   EXPECT_THAT(out, HasSubstr("cannot listen on"));
+}
+
+// kill -9 of the coordinator while many records are being written: every
+// record whose action was acknowledged (each Join that got its OK) is in
+// the log after the restart, a half-written tail is reported (never
+// silently kept or dropped), and the log verifies.
+TEST_F(ProcessTest, AuditLogKeepsEveryAcknowledgedRecordThroughKillMinusNine) {
+  const std::string config = WriteCoordinatorConfig("127.0.0.1:0");
+  auto coordinator = StartCoordinator(config);
+  ASSERT_TRUE(WaitFor([&] { return ReadPort() > 0; }, absl::Seconds(20)));
+  const int port = ReadPort();
+  // Four nodes joining again and again (each join is durable before its
+  // OK), and an operator calling a node RPC (refused and recorded).
+  std::atomic<uint64_t> acknowledged{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 5; ++i) {
+    const TlsDir tls = i < 4 ? pki_->Issue(v1::ROLE_NODE, absl::StrCat("site-", i)) : operator_tls_;
+    clients.emplace_back([&, tls, i] {
+      tls::TlsFiles files{tls.cert(), tls.key(), tls.ca(), "", 1};
+      auto creds = tls::MakeChannelCredentials(files);
+      if (!creds.ok()) return;
+      auto stub = v1::NodeService::NewStub(
+          grpc::CreateCustomChannel(absl::StrCat("localhost:", port), *creds,
+                                    tls::DefaultChannelArguments()));
+      while (!stop.load()) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+        v1::JoinRequest join;
+        join.set_software_version("load");
+        v1::JoinResponse joined;
+        if (stub->Join(&ctx, join, &joined).ok() && i < 4) ++acknowledged;
+      }
+    });
+  }
+  ASSERT_TRUE(WaitFor([&] { return acknowledged.load() > 1000; }, absl::Seconds(60)));
+  coordinator->Stop(SIGKILL);
+  const uint64_t acked = acknowledged.load();
+  stop = true;
+  for (auto& t : clients) t.join();
+
+  // Restart: the log opens (repairing a torn tail if the kill left one),
+  // then stop it cleanly and check the files offline.
+  std::filesystem::remove(tmp_.Sub("coordinator.port"));
+  coordinator = StartCoordinator(config);
+  ASSERT_TRUE(WaitFor([&] { return ReadPort() > 0; }, absl::Seconds(20)))
+      << ReadFileOrEmpty(tmp_.Sub("coordinator.log"));
+  ASSERT_EQ(WEXITSTATUS(coordinator->Stop(SIGTERM)), 0);
+  const std::string dir = tmp_.Sub("coordinator-state/audit");
+  std::map<v1::AuditEvent, uint64_t> events;
+  std::string restart_reason;
+  audit::VerifyOptions options;
+  options.on_record = [&](uint64_t, const v1::AuditRecord& r) {
+    ++events[r.event()];
+    if (r.event() == v1::COORDINATOR_STARTED) restart_reason = r.reason();
+  };
+  absl::StatusOr<audit::VerifyResult> verdict = audit::VerifyLogDirectory(
+      dir, ReadFileOrEmpty(tmp_.Sub("coordinator-state/audit-key.pub.pem")), options);
+  ASSERT_TRUE(verdict.ok()) << verdict.status();
+  EXPECT_TRUE(verdict->ok) << verdict->message;
+  EXPECT_GE(events[v1::NODE_JOINED], acked) << "an acknowledged join is missing from the log";
+  EXPECT_GT(events[v1::AUTHORIZATION_FAILED], 0u);
+  EXPECT_EQ(events[v1::COORDINATOR_STARTED], 2u);
+  // A torn tail, if the kill left one, was moved aside and reported.
+  const bool torn = std::filesystem::exists(dir + "/records.jsonl.torn-1");
+  EXPECT_EQ(torn, restart_reason.find("torn") != std::string::npos) << restart_reason;
 }
 
 }  // namespace
