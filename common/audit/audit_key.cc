@@ -213,8 +213,11 @@ absl::StatusOr<AuditPublicKey> AuditPublicKey::FromPem(absl::string_view pem) {
     return absl::InvalidArgumentError("audit key: the public key is not an Ed25519 key");
   }
   AuditPublicKey out;
-  ASSIGN_OR_RETURN(out.raw_, RawPublicKey(pkey.get()));
-  out.key_id_ = KeyId(out.raw_);
+  ASSIGN_OR_RETURN(std::string raw, RawPublicKey(pkey.get()));
+  out.key_id_ = KeyId(raw);
+  // Verifying with one EVP_PKEY from several threads is safe (read-only).
+  out.pkey_ = std::shared_ptr<void>(pkey.release(),
+                                    [](void* p) { EVP_PKEY_free(static_cast<EVP_PKEY*>(p)); });
   return out;
 }
 
@@ -225,12 +228,10 @@ absl::Status AuditPublicKey::VerifyTreeHead(const v1::AuditTreeHead& head) const
   }
   ASSIGN_OR_RETURN(std::string bytes, TreeHeadSigningBytes(head));
   ASSIGN_OR_RETURN(std::string signature, FromHex(head.signature(), kSignatureSize, "signature"));
-  PkeyPtr pkey(EVP_PKEY_new_raw_public_key(
-      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(raw_.data()), raw_.size()));
   MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (pkey == nullptr || ctx == nullptr ||
-      EVP_DigestVerifyInit_ex(ctx.get(), nullptr, nullptr, nullptr, nullptr, pkey.get(), nullptr) !=
-          1) {
+  if (ctx == nullptr ||
+      EVP_DigestVerifyInit_ex(ctx.get(), nullptr, nullptr, nullptr, nullptr,
+                              static_cast<EVP_PKEY*>(pkey_.get()), nullptr) != 1) {
     return OpenSslFailure(absl::StatusCode::kInternal, "cannot set up verification");
   }
   const int rc = EVP_DigestVerify(

@@ -87,7 +87,7 @@ class AuditPublicKey {
   absl::Status VerifyTreeHead(const v1::AuditTreeHead& head) const;
 
  private:
-  std::string raw_;  // the 32-byte public key
+  std::shared_ptr<void> pkey_;  // EVP_PKEY*, shared by copies (OpenSSL stays out of here)
   std::string key_id_;
 };
 

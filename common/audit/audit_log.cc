@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/audit/fast_record_json.h"
 #include "common/audit/file_util.h"
 #include "common/audit/line_reader.h"
 #include "common/audit/record_json.h"
@@ -54,13 +55,24 @@ absl::StatusOr<Scan> ScanRecords(const std::string& path, MerkleTree* tree,
   Scan scan;
   internal::Line line;
   uint64_t index = 0;
+  v1::AuditRecord reused;  // the fast path parses into it: few allocations
+  std::string scratch;
   while (true) {
     ASSIGN_OR_RETURN(bool more, reader->Next(&line));
     if (!more) break;
-    absl::StatusOr<v1::AuditRecord> record =
-        line.complete ? ParseCanonicalRecord(line.text)
-                      : absl::InvalidArgumentError("incomplete last line (no newline)");
-    const bool is_record = line.complete && (record.ok() || absl::IsDataLoss(record.status()));
+    // OK and the record, or INVALID_ARGUMENT (not a record), or DATA_LOSS
+    // (a record, not canonical).
+    absl::Status status = absl::OkStatus();
+    const v1::AuditRecord* record = &reused;
+    absl::StatusOr<v1::AuditRecord> parsed;
+    if (!line.complete) {
+      status = absl::InvalidArgumentError("incomplete last line (no newline)");
+    } else if (!internal::FastParseCanonicalRecord(line.text, &reused, &scratch)) {
+      parsed = ParseCanonicalRecord(line.text);
+      status = parsed.status();
+      if (parsed.ok()) record = &*parsed;
+    }
+    const bool is_record = line.complete && (status.ok() || absl::IsDataLoss(status));
     if (scan.damage.has_value()) {
       if (is_record) {
         return absl::DataLossError(absl::StrCat(Where("record", scan.damage->index), ": ",
@@ -71,13 +83,12 @@ absl::StatusOr<Scan> ScanRecords(const std::string& path, MerkleTree* tree,
       continue;
     }
     if (!is_record) {
-      scan.damage = Damage{index, 1, std::string(record.status().message())};
+      scan.damage = Damage{index, 1, std::string(status.message())};
       ++index;
       continue;
     }
-    if (!record.ok()) {
-      return absl::DataLossError(
-          absl::StrCat(Where("record", index), ": ", record.status().message()));
+    if (!status.ok()) {
+      return absl::DataLossError(absl::StrCat(Where("record", index), ": ", status.message()));
     }
     if (record->schema_version() != kSchemaVersion) {
       return absl::DataLossError(absl::StrCat(Where("record", index), ": schema version ",

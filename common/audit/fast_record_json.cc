@@ -220,6 +220,21 @@ bool FastRecordToJson(const AuditRecord& r, std::string* out) {
   return true;
 }
 
+bool FastTreeHeadToJson(const v1::AuditTreeHead& h, std::string* out) {
+  Members m(out);
+  OptUint64(m, "tree_size", h.tree_size());
+  if (!OptString(m, "root_sha256", h.root_sha256()) || !OptString(m, "time", h.time()) ||
+      !OptString(m, "run_id", h.run_id())) {
+    return false;
+  }
+  OptUint64(m, "round", h.round());
+  if (!OptString(m, "signature", h.signature()) || !OptString(m, "key_id", h.key_id())) {
+    return false;
+  }
+  m.End();
+  return true;
+}
+
 // ---- Parser ----
 
 namespace {
@@ -504,6 +519,45 @@ bool FastParseRecord(absl::string_view line, AuditRecord* r) {
     return false;
   });
   return ok && c.AtEnd();
+}
+
+bool FastParseTreeHead(absl::string_view line, v1::AuditTreeHead* h) {
+  h->Clear();
+  Cursor c(line);
+  uint64_t u64 = 0;
+  const bool ok = c.Object([&](absl::string_view key) -> bool {
+    if (key == "tree_size") {
+      if (!c.QuotedUint64(&u64)) return false;
+      h->set_tree_size(u64);
+      return true;
+    }
+    if (key == "root_sha256") return StringField(c, h->mutable_root_sha256());
+    if (key == "time") return StringField(c, h->mutable_time());
+    if (key == "run_id") return StringField(c, h->mutable_run_id());
+    if (key == "round") {
+      if (!c.QuotedUint64(&u64)) return false;
+      h->set_round(u64);
+      return true;
+    }
+    if (key == "signature") return StringField(c, h->mutable_signature());
+    if (key == "key_id") return StringField(c, h->mutable_key_id());
+    return false;
+  });
+  return ok && c.AtEnd();
+}
+
+bool FastParseCanonicalRecord(absl::string_view line, v1::AuditRecord* record,
+                              std::string* scratch) {
+  if (!FastParseRecord(line, record)) return false;
+  scratch->clear();
+  return FastRecordToJson(*record, scratch) && *scratch == line;
+}
+
+bool FastParseCanonicalTreeHead(absl::string_view line, v1::AuditTreeHead* head,
+                                std::string* scratch) {
+  if (!FastParseTreeHead(line, head)) return false;
+  scratch->clear();
+  return FastTreeHeadToJson(*head, scratch) && *scratch == line;
 }
 
 }  // namespace tverr::audit::internal

@@ -103,11 +103,9 @@ absl::StatusOr<std::string> RecordToJson(const v1::AuditRecord& record) {
 
 absl::StatusOr<v1::AuditRecord> ParseCanonicalRecord(absl::string_view line) {
   v1::AuditRecord record;
-  if (internal::FastParseRecord(line, &record)) {
-    std::string printed;
-    printed.reserve(line.size());
-    if (internal::FastRecordToJson(record, &printed) && printed == line) return record;
-  }
+  std::string scratch;
+  scratch.reserve(line.size());
+  if (internal::FastParseCanonicalRecord(line, &record, &scratch)) return record;
   record.Clear();
   absl::Status status = SlowParse(line, "audit record", &record);
   if (!status.ok()) return status;
@@ -120,6 +118,10 @@ absl::StatusOr<std::string> TreeHeadToJson(const v1::AuditTreeHead& head) {
 
 absl::StatusOr<v1::AuditTreeHead> ParseCanonicalTreeHead(absl::string_view line) {
   v1::AuditTreeHead head;
+  std::string scratch;
+  scratch.reserve(line.size());
+  if (internal::FastParseCanonicalTreeHead(line, &head, &scratch)) return head;
+  head.Clear();
   absl::Status status = SlowParse(line, "tree head", &head);
   if (!status.ok()) return status;
   return head;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/audit/audit_log.h"
+#include "common/audit/fast_record_json.h"
 #include "common/audit/line_reader.h"
 #include "common/audit/record_json.h"
 #include "common/status/status_macros.h"
@@ -18,6 +19,16 @@ std::string RecordName(uint64_t index) {
 // "a..b" for a range of records, or "a" for one.
 std::string Range(uint64_t begin, uint64_t end) {
   return end - begin == 1 ? absl::StrCat(begin) : absl::StrCat(begin, "..", end - 1);
+}
+
+// previous_leaf_sha256 == HashToHex(leaf), without building the string.
+bool IsHexOf(absl::string_view hex, const Hash& leaf) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  if (hex.size() != 64) return false;
+  for (size_t i = 0; i < 32; ++i) {
+    if (hex[2 * i] != kHex[leaf[i] >> 4] || hex[2 * i + 1] != kHex[leaf[i] & 0xf]) return false;
+  }
+  return true;
 }
 
 constexpr char kIncomplete[] =
@@ -86,11 +97,17 @@ void LogVerifier::AddRecordLine(absl::string_view line, bool complete) {
   if (!complete) {
     problem = kIncomplete;
   } else {
-    absl::StatusOr<v1::AuditRecord> record = ParseCanonicalRecord(line);
-    if (!record.ok()) {
-      problem = absl::IsInvalidArgument(record.status())
-                    ? absl::StrCat("is not a valid record: ", record.status().message())
-                    : absl::StrCat("was altered: ", record.status().message());
+    // The fast path reuses record_; protobuf judges whatever it declines.
+    const v1::AuditRecord* record = &record_;
+    absl::StatusOr<v1::AuditRecord> parsed;
+    if (!internal::FastParseCanonicalRecord(line, &record_, &scratch_)) {
+      parsed = ParseCanonicalRecord(line);
+      record = parsed.ok() ? &*parsed : nullptr;
+    }
+    if (record == nullptr) {
+      problem = absl::IsInvalidArgument(parsed.status())
+                    ? absl::StrCat("is not a valid record: ", parsed.status().message())
+                    : absl::StrCat("was altered: ", parsed.status().message());
     } else {
       if (options_.on_record) options_.on_record(i, *record);
       if (record->schema_version() != kSchemaVersion) {
@@ -100,7 +117,7 @@ void LogVerifier::AddRecordLine(absl::string_view line, bool complete) {
         info.parsed = true;
         info.sequence = record->sequence();
         info.previous = record->previous_leaf_sha256();
-        info.links = i == 0 ? info.previous.empty() : info.previous == HashToHex(leaves_[i - 1]);
+        info.links = i == 0 ? info.previous.empty() : IsHexOf(info.previous, leaves_[i - 1]);
       }
     }
   }

@@ -105,6 +105,8 @@ class LogVerifier {
   std::string pending_previous_;         // the pending record's previous_leaf_sha256
   uint64_t pending_sequence_ = 0;        // the pending record's sequence
   std::optional<VerifyResult> verdict_;  // the first problem, once known
+  v1::AuditRecord record_;               // reused for every line: few allocations
+  std::string scratch_;
 };
 
 // Verifies <dir>/records.jsonl and <dir>/tree-heads.jsonl against the audit

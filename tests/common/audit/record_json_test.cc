@@ -307,6 +307,36 @@ TEST(FastRecordJsonTest, AgreesWithProtobufOnRandomRecords) {
   EXPECT_GT(fast, 5000);
 }
 
+TEST(FastRecordJsonTest, TreeHeadsAgreeWithProtobuf) {
+  std::mt19937_64 rng(6962);
+  std::bernoulli_distribution coin(0.5);
+  int fast = 0;
+  for (int trial = 0; trial < 5000; ++trial) {
+    v1::AuditTreeHead h;
+    if (coin(rng)) h.set_tree_size(rng() >> (rng() % 64));
+    if (coin(rng)) h.set_root_sha256(RandomString(rng));
+    if (coin(rng)) h.set_time(RandomString(rng));
+    if (coin(rng)) h.set_run_id(RandomString(rng));
+    if (coin(rng)) h.set_round(rng() % 1000);
+    if (coin(rng)) h.set_signature(RandomString(rng));
+    if (coin(rng)) h.set_key_id(RandomString(rng));
+    const std::string canonical = *TreeHeadToJson(h);
+    std::string printed;
+    if (internal::FastTreeHeadToJson(h, &printed)) {
+      ++fast;
+      ASSERT_EQ(printed, canonical);
+      v1::AuditTreeHead parsed;
+      std::string scratch;
+      ASSERT_TRUE(internal::FastParseCanonicalTreeHead(canonical, &parsed, &scratch));
+      ASSERT_TRUE(MessageDifferencer::Equals(parsed, h));
+    }
+    absl::StatusOr<v1::AuditTreeHead> back = ParseCanonicalTreeHead(canonical);
+    ASSERT_TRUE(back.ok()) << back.status();
+    ASSERT_TRUE(MessageDifferencer::Equals(*back, h));
+  }
+  EXPECT_GT(fast, 1000);
+}
+
 TEST(FastRecordJsonTest, HandlesTypicalRecords) {
   std::string printed;
   ASSERT_TRUE(internal::FastRecordToJson(SampleRecord(), &printed));
