@@ -254,6 +254,7 @@ fi
 "$FLCTL" run status "$RUN_ID"
 "$FLCTL" run report "$RUN_ID" --format csv --out "$OUT/research/report.csv"
 STATUS_JSON=$("$FLCTL" run status "$RUN_ID" --format json)
+printf '%s\n' "$STATUS_JSON" > "$OUT/research/status.json"
 if ! grep -q '"state": "completed"' <<<"$STATUS_JSON"; then
   echo "the run did not complete; see $OUT/logs" >&2
   exit 1
