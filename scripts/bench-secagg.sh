@@ -5,7 +5,8 @@
 # parameters with 0 % and 10 % dropouts after sharing keys. Every round is
 # real (certificates, keys, shares, masks) and its sum is checked. Prints
 # what docs/benchmarks.md records. Extra arguments go to secagg_bench
-# (e.g. --nodes=10 --params=1000000).
+# (e.g. --nodes=10 --params=1000000; --finish_threads=1 for the
+# coordinator's unmasking on one thread instead of one per core).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${TVERR_BUILD_DIR:-$ROOT/build}"

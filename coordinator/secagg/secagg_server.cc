@@ -9,19 +9,15 @@
 #include "common/crypto/secure_memory.h"
 #include "common/crypto/shamir.h"
 #include "common/crypto/x25519.h"
-#include "common/secagg/bulk_decode.h"
 #include "common/secagg/protocol.h"
 #include "common/secagg/quantizer.h"
 #include "common/secagg/wire.h"
 #include "common/status/status_macros.h"
 #include "coordinator/secagg/masked_sum.h"
+#include "coordinator/secagg/unmask.h"
 
 namespace tverr::coordinator {
 namespace {
-
-// Words unmasked per pass (see the node's masking): every mask stream is
-// removed from one 64 KiB block before the next.
-constexpr size_t kBlockWords = 16384;
 
 enum class Phase { kAdvertise, kSharing, kInput, kUnmask, kFinished, kAborted };
 
@@ -52,6 +48,7 @@ struct SecAggServer::State {
   uint32_t threshold = 0;
   v1::SecureAggregationParams params;
   uint64_t elements = 0;
+  int finish_threads = 1;
   std::map<uint32_t, std::string> participants;  // U0: index -> node
   std::map<std::string, uint32_t> index_of;
 
@@ -114,8 +111,13 @@ SecAggServer::~SecAggServer() = default;  // Inputs still held by callers become
 
 absl::StatusOr<std::unique_ptr<SecAggServer>> SecAggServer::Create(
     const std::string& run_id, uint64_t round, const crypto::Sha256Digest& global_digest,
-    const v1::SecAggRoundSetup& setup, uint64_t elements) {
+    const v1::SecAggRoundSetup& setup, uint64_t elements, const SecAggServerOptions& options) {
   RETURN_IF_ERROR(secagg::CheckParams(setup.params()));
+  if (options.finish_threads < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "secure aggregation: finish_threads must be 0 (all cores) or more, not ",
+        options.finish_threads));
+  }
   auto state = std::make_unique<State>();
   for (const v1::SecAggParticipant& p : setup.participants()) {
     if (p.index() == 0 || p.node().empty()) {
@@ -150,6 +152,7 @@ absl::StatusOr<std::unique_ptr<SecAggServer>> SecAggServer::Create(
   state->threshold = setup.threshold();
   state->params = setup.params();
   state->elements = elements;
+  state->finish_threads = secagg_internal::UnmaskThreads(options.finish_threads);
   return std::unique_ptr<SecAggServer>(new SecAggServer(std::move(state)));
 }
 
@@ -377,13 +380,9 @@ absl::StatusOr<SecureSum> SecAggServer::Finish() {
   }
   const int t = static_cast<int>(s.threshold);
   const crypto::MaskNonce nonce = secagg::MaskNonceOf(s.session_id);
-  // Reconstruct everything before touching the sum: a bad share fails the
-  // round with the sum intact.
-  struct Stream {
-    crypto::MaskPrg prg;
-    bool add;  // add the stream to the sum (else subtract)
-  };
-  std::vector<Stream> streams;
+  // Reconstruct everything, and derive each pairwise seed once, before
+  // touching the sum: a bad share fails the round with the sum intact.
+  std::vector<secagg_internal::MaskStream> streams;
   for (uint32_t u : s.survivors) {
     absl::StatusOr<std::string> secret = crypto::ShamirReconstruct(s.seed_shares[u], t);
     if (!secret.ok()) {
@@ -397,8 +396,7 @@ absl::StatusOr<SecureSum> SecAggServer::Finish() {
       return absl::DataLossError(absl::StrCat("the self-mask seed of ", s.participants.at(u),
                                               " is malformed: ", seed.status().message()));
     }
-    ASSIGN_OR_RETURN(crypto::MaskPrg prg, crypto::MaskPrg::Create(*seed, nonce));
-    streams.push_back({std::move(prg), /*add=*/false});
+    streams.push_back({*seed, /*add=*/false});
   }
   for (uint32_t v : s.dropped) {
     const std::string& node = s.participants.at(v);
@@ -428,36 +426,23 @@ absl::StatusOr<SecureSum> SecAggServer::Finish() {
                                                 s.participants.at(u), ": ",
                                                 seed.status().message()));
       }
-      ASSIGN_OR_RETURN(crypto::MaskPrg prg, crypto::MaskPrg::Create(*seed, nonce));
       // u added +PRG when u < v and -PRG otherwise: undo that.
-      streams.push_back({std::move(prg), /*add=*/u > v});
+      streams.push_back({*seed, /*add=*/u > v});
     }
   }
 
+  std::vector<uint32_t>& sum = s.inputs.words();
+  ASSIGN_OR_RETURN(secagg_internal::Unmasker unmasker,
+                   secagg_internal::Unmasker::Create(streams, nonce, sum.size(),
+                                                     s.finish_threads));
+  streams.clear();  // the seeds are wiped; the generators hold the keys
   const uint32_t contributors = static_cast<uint32_t>(s.survivors.size());
   SecureSum result;
-  // Appended block by block: the 8-byte-per-element result is written once.
-  result.weighted_sum.reserve(s.elements);
-  std::vector<double> decoded(kBlockWords);
-  std::vector<uint32_t>& sum = s.inputs.words();
-  const uint64_t words = sum.size();
-  for (uint64_t offset = 0; offset < words;) {
-    const size_t len = static_cast<size_t>(std::min<uint64_t>(kBlockWords, words - offset));
-    absl::Span<uint32_t> block(sum.data() + offset, len);
-    for (Stream& stream : streams) {
-      absl::Status status =
-          stream.add ? stream.prg.AddTo(offset, block) : stream.prg.SubtractFrom(offset, block);
-      if (!status.ok()) {
-        s.phase = Phase::kAborted;  // the sum is partly unmasked: unusable
-        return status;
-      }
-    }
-    // Every word but the last (the sample count) is a quantised element.
-    const size_t values = static_cast<size_t>(std::min<uint64_t>(len, s.elements - offset));
-    secagg::DecodeSums(s.params, contributors, block.data(), values, decoded.data());
-    result.weighted_sum.insert(result.weighted_sum.end(), decoded.begin(),
-                               decoded.begin() + static_cast<std::ptrdiff_t>(values));
-    offset += len;
+  absl::Status unmasked =
+      unmasker.Run(s.params, contributors, s.elements, sum, result.weighted_sum);
+  if (!unmasked.ok()) {
+    s.phase = Phase::kAborted;  // the sum is partly unmasked: unusable
+    return unmasked;
   }
   result.samples = sum.back();
   for (uint32_t u : s.survivors) result.contributors.push_back(s.participants.at(u));

@@ -11,7 +11,8 @@
 //  - coordinator: every server call from CloseSharing (which allocates the
 //    sum) on: streaming every masked input in 4 MiB pieces (the sum modulo
 //    2^32), CloseInput, the unmask answers and Finish (reconstruction, mask
-//    removal, decoding into a new vector of doubles);
+//    removal, decoding into a new vector of doubles; Finish on
+//    --finish_threads threads, by default one per core);
 //  - plain reference, same run: allocating a double sum and folding the
 //    same number of float updates into it, sum[i] += w * x[i].
 // Inputs are made one node at a time and streamed into the server as they
@@ -26,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -41,6 +43,8 @@ ABSL_FLAG(std::string, nodes, "10,50", "Node counts, comma-separated.");
 ABSL_FLAG(std::string, params, "1000000,25000000", "Parameter counts, comma-separated.");
 ABSL_FLAG(std::string, dropouts, "0,0.1",
           "Fractions of the nodes that drop out after sharing keys, comma-separated.");
+ABSL_FLAG(int, finish_threads, 0,
+          "Threads of the coordinator's Finish (unmasking, decoding); 0: one per core.");
 
 namespace {
 
@@ -118,8 +122,10 @@ Result RunOne(const Consortium& consortium, int n, int64_t params, double dropou
   spec.elements = static_cast<uint64_t>(params);
   const tverr::v1::SecAggRoundSetup setup = tverr::secagg_testing::MakeSetup(consortium, spec);
   const auto digest = tverr::crypto::Sha256("global model");
-  auto server = OrDie(
-      SecAggServer::Create(spec.run_id, spec.round, digest, setup, spec.elements), "Create");
+  auto server =
+      OrDie(SecAggServer::Create(spec.run_id, spec.round, digest, setup, spec.elements,
+                                 {/*finish_threads=*/absl::GetFlag(FLAGS_finish_threads)}),
+            "Create");
 
   // Phases 1 and 2, timed per node (client side only).
   std::vector<std::unique_ptr<SecAggClient>> clients;
@@ -257,6 +263,14 @@ int main(int argc, char** argv) {
   }
   const int most = *std::max_element(node_counts.begin(), node_counts.end());
   const Consortium consortium(most);
+  const int finish_threads = absl::GetFlag(FLAGS_finish_threads);
+  if (finish_threads < 0) return 2;
+  if (finish_threads == 0) {
+    std::printf("Finish: one thread per core (%u hardware threads, at most 16)\n",
+                std::thread::hardware_concurrency());
+  } else {
+    std::printf("Finish: %d thread(s)\n", finish_threads);
+  }
 
   std::printf("%5s %10s %7s | %9s | %10s %10s %9s | %8s %8s %8s %8s %6s | %7s\n", "nodes",
               "params", "dropped", "setup/ms", "mask ns/pp", "best", "mask s", "sum s",

@@ -308,5 +308,61 @@ TEST(SecAggServerTest, ReconstructedMaskKeyMustMatchTheAdvertisedKey) {
   EXPECT_THAT(std::string(sum.status().message()), HasSubstr("advertised public key"));
 }
 
+// The same round (its transcript replayed into fresh servers) finished on
+// 1, 2, 3 and more threads than blocks: the same sum, bit for bit. The
+// model spans four 16K-word blocks and a part, so the threads' runs of
+// blocks are uneven and the last one ends inside a block.
+TEST(SecAggServerTest, FinishGivesTheSameSumOnAnyNumberOfThreads) {
+  RoundSpec spec = SmallSpec();
+  spec.elements = 4 * 16384 + 1234;
+  spec.drops = {{2, Drop::kAfterShareKeys}};  // pairwise masks to remove as well
+  const RoundOutcome out = RunRound(TestConsortium(), spec);
+  ASSERT_TRUE(out.status.ok()) << out.failed_step << ": " << out.status;
+  auto uri = [](uint32_t index) -> const std::string& {
+    return TestConsortium().node(static_cast<int>(index - 1)).uri;
+  };
+  for (int threads : {1, 2, 3, 16}) {
+    SCOPED_TRACE(absl::StrCat(threads, " threads"));
+    auto server = coordinator::SecAggServer::Create(
+        spec.run_id, spec.round, crypto::Sha256(absl::StrCat("global ", spec.seed)), out.setup,
+        spec.elements, {/*finish_threads=*/threads});
+    ASSERT_TRUE(server.ok()) << server.status();
+    coordinator::SecAggServer& srv = **server;
+    for (const v1::SecAggAdvertiseRequest& request : out.transcript.advertise) {
+      ASSERT_TRUE(srv.Advertised(request.keys().node(), request).ok());
+    }
+    ASSERT_TRUE(srv.CloseAdvertise().ok());
+    ASSERT_EQ(srv.session_id(), out.session_id);
+    for (const v1::SecAggShareKeysRequest& request : out.transcript.share_keys) {
+      ASSERT_TRUE(srv.SharesReceived(uri(request.shares(0).from_index()), request).ok());
+    }
+    ASSERT_TRUE(srv.CloseSharing().ok());
+    for (const auto& [index, masked] : out.transcript.masked_inputs) {
+      auto input = srv.BeginInput(uri(index));
+      ASSERT_TRUE(input.ok()) << input.status();
+      ASSERT_TRUE((*input)->Add(masked).ok());
+      ASSERT_TRUE((*input)->Commit().ok());
+    }
+    ASSERT_TRUE(srv.CloseInput().ok());
+    for (const auto& [index, request] : out.transcript.unmask) {
+      ASSERT_TRUE(srv.UnmaskReceived(uri(index), request).ok());
+    }
+    auto sum = srv.Finish();
+    ASSERT_TRUE(sum.ok()) << sum.status();
+    EXPECT_EQ(sum->samples, out.sum->samples);
+    EXPECT_EQ(sum->contributors, out.sum->contributors);
+    ASSERT_EQ(sum->weighted_sum.size(), spec.elements);
+    EXPECT_TRUE(sum->weighted_sum == out.sum->weighted_sum);
+  }
+}
+
+TEST(SecAggServerTest, CreateRefusesNegativeFinishThreads) {
+  const RoundSpec spec = SmallSpec();
+  auto server = coordinator::SecAggServer::Create("run", 1, crypto::Sha256("m"),
+                                                  MakeSetup(TestConsortium(), spec), 10,
+                                                  {/*finish_threads=*/-1});
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace tverr::secagg_testing
