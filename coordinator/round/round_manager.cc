@@ -216,6 +216,7 @@ absl::StatusOr<v1::SecAggRoundSetup> RoundManager::SecureSetup(
   params->set_clip(spec_.secure().clip());
   params->set_bits(spec_.secure().bits());
   params->set_max_nodes(spec_.secure().max_nodes());
+  setup.set_neighbours(spec_.secure().neighbours());
   RETURN_IF_ERROR(secagg::CheckParams(*params));
   return setup;
 }

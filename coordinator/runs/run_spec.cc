@@ -142,6 +142,9 @@ absl::Status ValidateRunSpec(const v1::RunSpec& spec) {
         e.Add("rounds.nodes_per_round", "must not exceed secure.max_nodes");
       }
     }
+    if (sa.neighbours() != 0 && (sa.neighbours() < 4 || sa.neighbours() % 2 != 0)) {
+      e.Add("secure.neighbours", "must be 0 (every node neighbours every other) or even and >= 4");
+    }
     if (spec.rounds().min_nodes() < 3) {
       e.Add("rounds.min_nodes",
             "must be >= 3 with secure aggregation: in a sum of two updates each contributor "

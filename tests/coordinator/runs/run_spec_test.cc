@@ -88,6 +88,23 @@ TEST(RunSpec, SecureAggregationDefaultsAndLimits) {
   }
 }
 
+TEST(RunSpec, SecureAggregationNeighboursAreZeroOrEvenAndAtLeastFour) {
+  v1::RunSpec spec = Spec();
+  spec.set_secure_aggregation(true);
+  spec.mutable_rounds()->set_min_nodes(3);
+  spec = WithDefaults(spec);
+  EXPECT_EQ(spec.secure().neighbours(), 0u);  // the full graph by default
+  for (uint32_t k : {4u, 6u, 8u, 40u}) {
+    spec.mutable_secure()->set_neighbours(k);
+    EXPECT_TRUE(ValidateRunSpec(spec).ok()) << k << ": " << ValidateRunSpec(spec);
+  }
+  for (uint32_t k : {1u, 2u, 3u, 5u, 7u}) {
+    spec.mutable_secure()->set_neighbours(k);
+    EXPECT_THAT(std::string(ValidateRunSpec(spec).message()), HasSubstr("secure.neighbours"))
+        << k;
+  }
+}
+
 TEST(RunId, DependsOnSpecAndArtifactButNotWhereTheFileWas) {
   v1::RunSpec spec = Spec();
   auto id = RunId(spec);
