@@ -9,6 +9,7 @@
 #include "common/crypto/secure_memory.h"
 #include "common/crypto/shamir.h"
 #include "common/crypto/x25519.h"
+#include "common/secagg/neighbour_graph.h"
 #include "common/secagg/protocol.h"
 #include "common/secagg/quantizer.h"
 #include "common/secagg/wire.h"
@@ -51,6 +52,11 @@ struct SecAggServer::State {
   int finish_threads = 1;
   std::map<uint32_t, std::string> participants;  // U0: index -> node
   std::map<std::string, uint32_t> index_of;
+  // The neighbour graph (SecAgg+); with `sparse` false every node is a
+  // neighbour of every other and `share_threshold` is `threshold`.
+  std::optional<secagg::NeighbourGraph> graph;
+  bool sparse = false;
+  uint32_t share_threshold = 0;
 
   Phase phase = Phase::kAdvertise;
   crypto::Sha256Digest session_id{};
@@ -90,6 +96,11 @@ struct SecAggServer::State {
           absl::StrCat(node, " is not a participant of this secure round"));
     }
     return it->second;
+  }
+
+  // Whether a and b share and mask with each other (a node with itself too).
+  bool Linked(uint32_t a, uint32_t b) const {
+    return !sparse || a == b || graph->AreNeighbours(a, b);
   }
 
   // Fails the phase when fewer than t nodes are left.
@@ -153,6 +164,21 @@ absl::StatusOr<std::unique_ptr<SecAggServer>> SecAggServer::Create(
   state->params = setup.params();
   state->elements = elements;
   state->finish_threads = secagg_internal::UnmaskThreads(options.finish_threads);
+  state->share_threshold = setup.threshold();
+  if (setup.neighbours() != 0) {
+    std::vector<uint32_t> indices;
+    for (const auto& [index, node] : state->participants) indices.push_back(index);
+    absl::StatusOr<secagg::NeighbourGraph> graph = secagg::NeighbourGraph::Build(
+        std::move(indices), setup.neighbours(), secagg::GraphSeed(run_id, round));
+    if (!graph.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("secure aggregation setup: ", graph.status().message()));
+    }
+    state->sparse = !graph->full();
+    state->share_threshold =
+        secagg::NeighbourThreshold(setup.neighbours(), setup.threshold(), n);
+    state->graph = std::move(*graph);
+  }
   return std::unique_ptr<SecAggServer>(new SecAggServer(std::move(state)));
 }
 
@@ -214,19 +240,23 @@ absl::Status SecAggServer::SharesReceived(const std::string& node,
   std::set<uint32_t> to;
   for (const v1::EncryptedShare& share : request.shares()) {
     if (share.from_index() != index || share.to_index() == index ||
-        !s.advertised.count(share.to_index()) || !to.insert(share.to_index()).second ||
+        !s.advertised.count(share.to_index()) || !s.Linked(index, share.to_index()) ||
+        !to.insert(share.to_index()).second ||
         share.ciphertext().size() != secagg::wire::kShareCiphertextSize) {
       return absl::InvalidArgumentError(absl::StrCat(
           "the shares of ", node, " are malformed: a share from index ", share.from_index(),
           " to index ", share.to_index(), " of ", share.ciphertext().size(),
           " bytes (exactly one share of ", secagg::wire::kShareCiphertextSize,
-          " bytes for every other node that advertised)"));
+          " bytes for every other node that advertised and is its neighbour)"));
     }
   }
-  if (to.size() != s.advertised.size() - 1) {
+  size_t expected = 0;
+  for (const auto& [other, unused] : s.advertised) {
+    if (other != index && s.Linked(index, other)) ++expected;
+  }
+  if (to.size() != expected) {
     return absl::InvalidArgumentError(absl::StrCat("the shares of ", node, " cover ", to.size(),
-                                                   " nodes, expected ",
-                                                   s.advertised.size() - 1));
+                                                   " nodes, expected ", expected));
   }
   s.shares.emplace(index,
                    std::vector<v1::EncryptedShare>(request.shares().begin(),
@@ -304,8 +334,25 @@ absl::StatusOr<std::map<std::string, v1::SecAggUnmaskTask>> SecAggServer::CloseI
   }
   const std::vector<uint32_t> committed = s.inputs.committed();
   RETURN_IF_ERROR(s.Enough(committed.size(), "sent their masked inputs"));
+  std::set<uint32_t> survivors(committed.begin(), committed.end());
+  if (s.sparse) {
+    // Each node of U2 needs share_threshold surviving holders of its shares
+    // (its surviving neighbours and itself) to be unmasked.
+    for (uint32_t u : s.shared) {
+      size_t holders = 0;
+      for (uint32_t v : survivors) holders += s.Linked(u, v) ? 1 : 0;
+      if (holders < s.share_threshold) {
+        s.phase = Phase::kAborted;
+        s.inputs.Close();
+        return absl::FailedPreconditionError(absl::StrCat(
+            "only ", holders, " nodes of the neighbourhood of ", s.participants.at(u),
+            " sent their masked inputs; its shares need ", s.share_threshold,
+            " (neighbour threshold): aborted"));
+      }
+    }
+  }
   s.inputs.Close();
-  s.survivors.insert(committed.begin(), committed.end());
+  s.survivors = std::move(survivors);
   for (uint32_t index : s.shared) {
     if (!s.survivors.count(index)) s.dropped.insert(index);
   }
@@ -344,7 +391,8 @@ absl::Status SecAggServer::UnmaskReceived(const std::string& node,
     const bool dropped = s.dropped.count(of) > 0;
     const auto want =
         survivor ? v1::RevealedShare::SELF_MASK_SEED : v1::RevealedShare::MASK_KEY;
-    if ((!survivor && !dropped) || revealed.kind() != want || seeds.count(of) ||
+    if ((!survivor && !dropped) || !s.Linked(index, of) || revealed.kind() != want ||
+        seeds.count(of) ||
         mask_keys.count(of)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "the unmask answer of ", node, " holds an unexpected or repeated share of index ", of));
@@ -356,11 +404,14 @@ absl::Status SecAggServer::UnmaskReceived(const std::string& node,
     }
     (survivor ? seeds : mask_keys).emplace(of, std::move(*share));
   }
-  if (seeds.size() != s.survivors.size() || mask_keys.size() != s.dropped.size()) {
+  size_t want_seeds = 0;
+  size_t want_keys = 0;
+  for (uint32_t v : s.survivors) want_seeds += s.Linked(index, v) ? 1 : 0;
+  for (uint32_t v : s.dropped) want_keys += s.Linked(index, v) ? 1 : 0;
+  if (seeds.size() != want_seeds || mask_keys.size() != want_keys) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the unmask answer of ", node, " holds ", seeds.size(), " self-mask seed and ",
-        mask_keys.size(), " mask key shares, expected ", s.survivors.size(), " and ",
-        s.dropped.size()));
+        mask_keys.size(), " mask key shares, expected ", want_seeds, " and ", want_keys));
   }
   for (auto& [of, share] : seeds) s.seed_shares[of].push_back(std::move(share));
   for (auto& [of, share] : mask_keys) s.mask_key_shares[of].push_back(std::move(share));
@@ -378,7 +429,21 @@ absl::StatusOr<SecureSum> SecAggServer::Finish() {
         absl::StrCat("only ", s.answered.size(), " unmask answers; ", s.threshold,
                      " (threshold) are needed to reconstruct"));
   }
-  const int t = static_cast<int>(s.threshold);
+  // Each secret needs t shares: the round threshold for the full graph, the
+  // neighbourhood's for the sparse one (where the shares come only from the
+  // node's neighbours).
+  const int t = static_cast<int>(s.share_threshold);
+  for (const auto* shares : {&s.seed_shares, &s.mask_key_shares}) {
+    for (uint32_t v : shares == &s.seed_shares ? s.survivors : s.dropped) {
+      auto it = shares->find(v);
+      const size_t have = it == shares->end() ? 0 : it->second.size();
+      if (have < s.share_threshold) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "only ", have, " shares of ", s.participants.at(v), " were revealed; ",
+            s.share_threshold, " are needed to reconstruct"));
+      }
+    }
+  }
   const crypto::MaskNonce nonce = secagg::MaskNonceOf(s.session_id);
   // Reconstruct everything, and derive each pairwise seed once, before
   // touching the sum: a bad share fails the round with the sum intact.
@@ -417,6 +482,7 @@ absl::StatusOr<SecureSum> SecAggServer::Finish() {
           "the reconstructed mask key of ", node, " does not match its advertised public key"));
     }
     for (uint32_t u : s.survivors) {
+      if (!s.Linked(u, v)) continue;  // u never masked with v
       ASSIGN_OR_RETURN(crypto::X25519PublicKey survivor_key,
                        crypto::X25519PublicKey::FromBytes(s.advertised.at(u).mask_public_key()));
       absl::StatusOr<crypto::MaskSeed> seed = secagg::PairwiseMaskSeed(*key, survivor_key,

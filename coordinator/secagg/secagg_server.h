@@ -3,7 +3,11 @@
 // their bytes arrive, and after the unmasking removes the masks and
 // decodes the sum. It never sees an individual update: it holds only
 // masked inputs, encrypted shares it cannot open, and at most one kind of
-// share per node as revealed by honest nodes.
+// share per node as revealed by honest nodes. With SecAggRoundSetup.neighbours
+// (SecAgg+) shares and pairwise masks exist only between neighbours of the
+// graph of common/secagg/neighbour_graph.h: each node's secrets are
+// reconstructed from its neighbours' answers with the neighbourhood's
+// threshold, and the round aborts when a neighbourhood keeps too few.
 //
 // Phases: advertise → share keys → masked input → unmask → Finish. Each
 // Close* ends a phase (at the deadline or once everybody answered) and

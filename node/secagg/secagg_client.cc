@@ -17,6 +17,7 @@
 #include "common/crypto/secure_memory.h"
 #include "common/crypto/shamir.h"
 #include "common/crypto/x25519.h"
+#include "common/secagg/neighbour_graph.h"
 #include "common/secagg/protocol.h"
 #include "common/secagg/quantizer.h"
 #include "common/secagg/wire.h"
@@ -62,6 +63,11 @@ struct SecAggClient::State {
   uint32_t threshold = 0;
   v1::SecureAggregationParams params;
   std::map<uint32_t, std::string> participants;  // U0: index -> node
+  // The neighbour graph (SecAgg+); with `sparse` false every node is a
+  // neighbour. Shares go to, and pairwise masks are with, neighbours only.
+  std::optional<secagg::NeighbourGraph> graph;
+  bool sparse = false;
+  uint32_t local_threshold = 0;  // Shamir threshold over the neighbourhood
 
   mutable absl::Mutex mu;
   Phase phase ABSL_GUARDED_BY(mu) = Phase::kStarted;
@@ -83,6 +89,15 @@ struct SecAggClient::State {
   v1::SecAggUnmaskRequest unmask ABSL_GUARDED_BY(mu);
 
   uint32_t MinInSum() const { return std::max(options.min_peers, threshold); }
+  // Fewest nodes of this node's neighbourhood (itself included) it needs
+  // in U1, U2 and among the survivors: MinInSum() for the full graph.
+  uint32_t LocalMin() const {
+    return sparse ? std::max(options.min_peers, local_threshold) : MinInSum();
+  }
+  // Whether this node shares and masks with `index` (itself included).
+  bool Linked(uint32_t index) const {
+    return !sparse || index == my_index || graph->AreNeighbours(my_index, index);
+  }
 
   std::string NodeOf(uint32_t index) const {
     auto it = participants.find(index);
@@ -196,6 +211,19 @@ absl::StatusOr<std::unique_ptr<SecAggClient>> SecAggClient::Start(
   state->my_index = setup.my_index();
   state->threshold = setup.threshold();
   state->params = setup.params();
+  if (setup.neighbours() != 0) {
+    std::vector<uint32_t> indices;
+    for (const auto& [index, node] : state->participants) indices.push_back(index);
+    absl::StatusOr<secagg::NeighbourGraph> graph = secagg::NeighbourGraph::Build(
+        std::move(indices), setup.neighbours(), secagg::GraphSeed(run_id, round));
+    if (!graph.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("secure aggregation setup: ", graph.status().message()));
+    }
+    state->sparse = !graph->full();
+    state->local_threshold = secagg::NeighbourThreshold(setup.neighbours(), setup.threshold(), n);
+    state->graph = std::move(*graph);
+  }
   return std::unique_ptr<SecAggClient>(new SecAggClient(std::move(state)));
 }
 
@@ -275,6 +303,7 @@ absl::StatusOr<v1::SecAggShareKeysRequest> SecAggClient::OnKeys(const v1::SecAgg
     peer.node = keys.node();
     ASSIGN_OR_RETURN(peer.cipher_key,
                      crypto::X25519PublicKey::FromBytes(keys.cipher_public_key()));
+    if (!s.Linked(keys.index())) continue;  // verified, but not a neighbour
     if (keys.index() != s.my_index) {
       ASSIGN_OR_RETURN(crypto::X25519PublicKey mask_key,
                        crypto::X25519PublicKey::FromBytes(keys.mask_public_key()));
@@ -292,8 +321,15 @@ absl::StatusOr<v1::SecAggShareKeysRequest> SecAggClient::OnKeys(const v1::SecAgg
     xs.push_back(keys.index());
   }
 
-  // Shares of s_sk and b, x = recipient index, threshold t.
-  const int t = static_cast<int>(s.threshold);
+  if (s.sparse && xs.size() < s.LocalMin()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "only ", xs.size(), " nodes of this node's neighbourhood (itself included) advertised "
+        "keys; it needs at least ", s.LocalMin(), " (neighbour threshold ", s.local_threshold,
+        ", min_peers ", s.options.min_peers, ")"));
+  }
+  // Shares of s_sk and b, x = recipient index, threshold t (the
+  // neighbourhood's threshold with the sparse graph), to each neighbour.
+  const int t = static_cast<int>(s.sparse ? s.local_threshold : s.threshold);
   ASSIGN_OR_RETURN(std::vector<crypto::ShamirShare> mask_key_shares,
                    crypto::ShamirSplit(s.mask_keys->private_key.view(), t, xs));
   ASSIGN_OR_RETURN(std::vector<crypto::ShamirShare> seed_shares,
@@ -365,6 +401,10 @@ absl::Status SecAggClient::OnShares(const v1::SecAggSharesTask& task) {
       return absl::FailedPreconditionError(
           absl::StrCat("the shares task holds two shares from ", peer->second.node));
     }
+    if (!s.Linked(from)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the shares task holds a share from ", peer->second.node, ", not a neighbour"));
+    }
     ASSIGN_OR_RETURN(std::string raw_key,
                      secagg::ShareEncryptionKey(s.cipher_keys->private_key,
                                                 peer->second.cipher_key, s.session_id, from,
@@ -421,10 +461,11 @@ absl::StatusOr<std::string> SecAggClient::MaskedInput(const tensor::TensorList& 
     if (s.phase != Phase::kReady) {
       return absl::FailedPreconditionError("not ready to mask: the shares task has not arrived");
     }
-    if (s.shared.size() < s.MinInSum()) {
+    if (s.shared.size() < s.LocalMin()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "only ", s.shared.size(), " nodes (this one included) shared keys; this node contributes "
-          "only to a sum of at least ", s.MinInSum(), " (threshold ", s.threshold,
+          "only ", s.shared.size(), " nodes (this one included) shared keys",
+          s.sparse ? " in this node's neighbourhood" : "", "; this node needs at least ",
+          s.LocalMin(), " (threshold ", s.sparse ? s.local_threshold : s.threshold,
           ", min_peers ", s.options.min_peers, ")"));
     }
     if (samples == 0 || samples > secagg::MaxSamples(s.params)) {
@@ -485,8 +526,16 @@ absl::StatusOr<v1::SecAggUnmaskRequest> SecAggClient::OnUnmask(const v1::SecAggU
           absl::StrCat("the unmask task names ", s.NodeOf(index), " as survivor and as dropped"));
     }
   }
-  std::set<uint32_t> all = survivors;
-  all.insert(dropped.begin(), dropped.end());
+  // This node's view: the survivors and dropped of its neighbourhood (all
+  // of them for the full graph).
+  std::set<uint32_t> all;
+  size_t local_survivors = 0;
+  for (uint32_t index : survivors) {
+    if (s.Linked(index)) all.insert(index), ++local_survivors;
+  }
+  for (uint32_t index : dropped) {
+    if (s.Linked(index)) all.insert(index);
+  }
   if (all != s.shared) {
     std::vector<uint32_t> shared(s.shared.begin(), s.shared.end());
     return absl::FailedPreconditionError(absl::StrCat(
@@ -501,6 +550,11 @@ absl::StatusOr<v1::SecAggUnmaskRequest> SecAggClient::OnUnmask(const v1::SecAggU
     return absl::FailedPreconditionError(absl::StrCat(
         "only ", survivors.size(), " survivors; this node contributes only to a sum of at least ",
         s.MinInSum()));
+  }
+  if (local_survivors < s.LocalMin()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "only ", local_survivors, " survivors in this node's neighbourhood; it needs at least ",
+        s.LocalMin()));
   }
   v1::SecAggUnmaskRequest request;
   request.set_run_id(s.run_id);

@@ -3,7 +3,11 @@
 // the consortium CA and send each peer Shamir shares of the mask key and
 // of the self-mask seed, encrypted to it; keep the shares peers sent; mask
 // the quantised update (self mask + pairwise masks with every node that
-// shared); reveal shares for the unmasking.
+// shared); reveal shares for the unmasking. With SecAggRoundSetup.neighbours
+// (SecAgg+, Bell et al. 2020) all of this is restricted to the node's
+// neighbours in the graph of common/secagg/neighbour_graph.h, with the
+// neighbourhood's threshold, and the safety rules below count and compare
+// within the neighbourhood (the survivors still at least max(K, t) in all).
 //
 // Safety rules (node policy), each refused with FAILED_PRECONDITION and a
 // reason, never silently:

@@ -68,6 +68,7 @@ v1::SecAggRoundSetup MakeSetup(const Consortium& consortium, const RoundSpec& sp
     p->set_index(i + 1);
   }
   setup.set_threshold(spec.threshold);
+  setup.set_neighbours(spec.neighbours);
   *setup.mutable_params() = spec.params;
   return setup;
 }

@@ -69,6 +69,8 @@ struct RoundSpec {
   uint32_t threshold = 2;
   uint64_t elements = 10000;
   uint32_t min_peers = 3;
+  // SecAggRoundSetup.neighbours: 0 for the full graph.
+  uint32_t neighbours = 0;
   v1::SecureAggregationParams params = DefaultParams();
   std::map<uint32_t, Drop> drops;  // by index (1..n)
   uint64_t seed = 1;               // deltas, sample counts, upload piece sizes
