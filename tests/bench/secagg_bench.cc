@@ -2,7 +2,8 @@
 // from a test CA, every phase, every masked input real and verified) per
 // configuration, n = 10 and 50 nodes x 1M and 25M parameters, with 0 % and
 // 10 % of the nodes dropping out after sharing keys (so the coordinator
-// must reconstruct their mask keys and remove their pairwise masks).
+// must reconstruct their mask keys and remove their pairwise masks), and
+// with --neighbours the SecAgg+ graph degrees (0: the full graph).
 //
 // Measured, per configuration:
 //  - masking: SecAggClient::MaskedInput of every surviving node (quantise,
@@ -43,6 +44,9 @@ ABSL_FLAG(std::string, nodes, "10,50", "Node counts, comma-separated.");
 ABSL_FLAG(std::string, params, "1000000,25000000", "Parameter counts, comma-separated.");
 ABSL_FLAG(std::string, dropouts, "0,0.1",
           "Fractions of the nodes that drop out after sharing keys, comma-separated.");
+ABSL_FLAG(std::string, neighbours, "0",
+          "Neighbour graph degrees (SecAggRoundSetup.neighbours), comma-separated; 0: the "
+          "full graph.");
 ABSL_FLAG(int, finish_threads, 0,
           "Threads of the coordinator's Finish (unmasking, decoding); 0: one per core.");
 
@@ -100,6 +104,7 @@ struct Result {
   int nodes = 0;
   int64_t params = 0;
   int dropped = 0;
+  int peers = 0;                 // neighbours per node (n - 1: the full graph)
   double setup_ms_per_node = 0;  // advertise + keys (verify n - 1 signatures) + shares
   double mask_ns_median = 0;     // per parameter per peer
   double mask_ns_best = 0;
@@ -111,7 +116,8 @@ struct Result {
   double max_error_over_bound = 0;
 };
 
-Result RunOne(const Consortium& consortium, int n, int64_t params, double dropout) {
+Result RunOne(const Consortium& consortium, int n, int64_t params, double dropout,
+              int neighbours) {
   Result r;
   r.nodes = n;
   r.params = params;
@@ -120,6 +126,7 @@ Result RunOne(const Consortium& consortium, int n, int64_t params, double dropou
   spec.n = static_cast<uint32_t>(n);
   spec.threshold = static_cast<uint32_t>(std::ceil(2.0 * n / 3));
   spec.elements = static_cast<uint64_t>(params);
+  spec.neighbours = static_cast<uint32_t>(neighbours);
   const tverr::v1::SecAggRoundSetup setup = tverr::secagg_testing::MakeSetup(consortium, spec);
   const auto digest = tverr::crypto::Sha256("global model");
   auto server =
@@ -163,7 +170,9 @@ Result RunOne(const Consortium& consortium, int n, int64_t params, double dropou
   // Phase 3: the last `dropped` nodes drop out after sharing. One node at a
   // time: delta, reference fold, masking, streaming into the server.
   const int survivors = n - r.dropped;
-  const int peers = n - 1;  // every node shared
+  // Every node shared: each masks with all its neighbours.
+  const int peers = neighbours == 0 || neighbours >= n - 1 ? n - 1 : neighbours;
+  r.peers = peers;
   auto start_plain = Clock::now();
   std::vector<double> plain(static_cast<size_t>(params), 0.0);
   r.plain_s += Seconds(start_plain);
@@ -256,6 +265,12 @@ int main(int argc, char** argv) {
     if (!absl::SimpleAtoi(s, &v) || v < 1) return 2;
     param_counts.push_back(v);
   }
+  std::vector<int> degrees;
+  for (const std::string& s : List(absl::GetFlag(FLAGS_neighbours))) {
+    int v = 0;
+    if (!absl::SimpleAtoi(s, &v) || v < 0 || (v != 0 && (v < 4 || v % 2 != 0))) return 2;
+    degrees.push_back(v);
+  }
   for (const std::string& s : List(absl::GetFlag(FLAGS_dropouts))) {
     double v = 0;
     if (!absl::SimpleAtod(s, &v) || v < 0 || v > 0.3) return 2;
@@ -272,25 +287,28 @@ int main(int argc, char** argv) {
     std::printf("Finish: %d thread(s)\n", finish_threads);
   }
 
-  std::printf("%5s %10s %7s | %9s | %10s %10s %9s | %8s %8s %8s %8s %6s | %7s\n", "nodes",
-              "params", "dropped", "setup/ms", "mask ns/pp", "best", "mask s", "sum s",
+  std::printf("%5s %5s %10s %7s | %9s | %10s %10s %9s | %8s %8s %8s %8s %6s | %7s\n", "nodes",
+              "peers", "params", "dropped", "setup/ms", "mask ns/pp", "best", "mask s", "sum s",
               "finish s", "coord s", "plain s", "ratio", "err/bnd");
   for (int n : node_counts) {
     for (int64_t params : param_counts) {
       for (double dropout : dropouts) {
-        const Result r = RunOne(consortium, n, params, dropout);
-        const double coordinator = r.coordinator_s;
-        std::printf(
-            "%5d %10lld %7d | %9.1f | %10.3f %10.3f %9.3f | %8.3f %8.3f %8.3f %8.3f %6.2f | "
-            "%7.3f\n",
-            r.nodes, static_cast<long long>(r.params), r.dropped, r.setup_ms_per_node,
-            r.mask_ns_median, r.mask_ns_best, r.mask_s_median, r.sum_s, r.finish_s, coordinator,
-            r.plain_s, coordinator / r.plain_s, r.max_error_over_bound);
-        std::fflush(stdout);
+        for (int degree : degrees) {
+          const Result r = RunOne(consortium, n, params, dropout, degree);
+          const double coordinator = r.coordinator_s;
+          std::printf(
+              "%5d %5d %10lld %7d | %9.1f | %10.3f %10.3f %9.3f | %8.3f %8.3f %8.3f %8.3f %6.2f "
+              "| %7.3f\n",
+              r.nodes, r.peers, static_cast<long long>(r.params), r.dropped, r.setup_ms_per_node,
+              r.mask_ns_median, r.mask_ns_best, r.mask_s_median, r.sum_s, r.finish_s,
+              coordinator, r.plain_s, coordinator / r.plain_s, r.max_error_over_bound);
+          std::fflush(stdout);
+        }
       }
     }
   }
   std::printf(
+      "peers: each node's neighbours (n - 1: the full graph; else --neighbours);\n"
       "mask ns/pp: one node's MaskedInput per parameter per peer (median over the surviving "
       "nodes; best);\nsum s: streaming the masked inputs into the server; coord s: every "
       "server call from CloseSharing\n(which allocates the sum) to Finish; plain s: allocating a "
