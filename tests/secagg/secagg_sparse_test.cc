@@ -14,6 +14,7 @@
 #include "common/secagg/neighbour_graph.h"
 #include "common/secagg/protocol.h"
 #include "gtest/gtest.h"
+#include "tests/secagg/manual_round.h"
 #include "tests/secagg/secagg_round.h"
 
 namespace tverr::secagg_testing {
@@ -187,6 +188,71 @@ TEST(SecAggSparseTest, DegreeAtLeastNMinusOneIsTheFullGraph) {
   for (const v1::SecAggShareKeysRequest& request : out.transcript.share_keys) {
     EXPECT_EQ(request.shares_size(), 9);
   }
+}
+
+// The first node of 1..n that is not node 1 nor one of its neighbours.
+uint32_t NonNeighbourOfOne(const secagg::NeighbourGraph& g, uint32_t n) {
+  for (uint32_t v = 2; v <= n; ++v) {
+    if (!g.AreNeighbours(1, v)) return v;
+  }
+  return 0;
+}
+
+// Shares, share tasks and unmask answers that reach beyond a node's
+// neighbourhood are refused, by the server and by the node.
+TEST(SecAggSparseRulesTest, NothingCrossesTheNeighbourhood) {
+  const RoundSpec spec = Spec(20, 6);
+  const secagg::NeighbourGraph g = GraphOf(spec);
+  const uint32_t stranger = NonNeighbourOfOne(g, spec.n);
+  ASSERT_NE(stranger, 0u);
+  ManualRound round(Twenty(), spec);
+  const v1::SecAggKeysTask keys = round.Advertise();
+
+  // The server: a share to a node that is not a neighbour.
+  absl::StatusOr<v1::SecAggShareKeysRequest> mine = round.client(1).OnKeys(keys);
+  ASSERT_TRUE(mine.ok()) << mine.status();
+  ASSERT_EQ(mine->shares_size(), 6);
+  v1::SecAggShareKeysRequest wider = *mine;
+  v1::EncryptedShare* extra = wider.add_shares();
+  *extra = mine->shares(0);
+  extra->set_to_index(stranger);
+  EXPECT_EQ(round.server().SharesReceived(round.uri(1), wider).code(),
+            absl::StatusCode::kInvalidArgument);
+  std::map<uint32_t, v1::SecAggSharesTask> shares = round.ShareKeys(keys);
+
+  // The node: a share from a node that is not a neighbour.
+  v1::SecAggSharesTask forged = shares.at(1);
+  v1::EncryptedShare* from_stranger = forged.add_shares();
+  *from_stranger = forged.shares(0);
+  from_stranger->set_from_index(stranger);
+  EXPECT_EQ(round.client(1).OnShares(forged).code(), absl::StatusCode::kFailedPrecondition);
+
+  std::map<uint32_t, v1::SecAggUnmaskTask> tasks = round.MaskedInputs(shares);
+  // The node: a split that leaves out one of its neighbours.
+  v1::SecAggUnmaskTask short_task = tasks.at(1);
+  const uint32_t neighbour = g.NeighboursOf(1).front();
+  short_task.clear_survivors();
+  for (uint32_t v : tasks.at(1).survivors()) {
+    if (v != neighbour) short_task.add_survivors(v);
+  }
+  EXPECT_EQ(round.client(1).OnUnmask(short_task).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  // The server: an answer that reveals a share of a node that is not a
+  // neighbour.
+  absl::StatusOr<v1::SecAggUnmaskRequest> answer = round.client(2).OnUnmask(tasks.at(2));
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  uint32_t far = 0;
+  for (uint32_t v = 1; v <= spec.n && far == 0; ++v) {
+    if (v != 2 && !g.AreNeighbours(2, v)) far = v;
+  }
+  v1::SecAggUnmaskRequest overshared = *answer;
+  v1::RevealedShare* more = overshared.add_shares();
+  *more = answer->shares(0);
+  more->set_of_index(far);
+  EXPECT_EQ(round.server().UnmaskReceived(round.uri(2), overshared).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(round.server().UnmaskReceived(round.uri(2), *answer).ok());
 }
 
 }  // namespace
