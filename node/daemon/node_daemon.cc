@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/status/grpc_status.h"
 #include "common/crypto/sha256.h"
 #include "common/status/status_macros.h"
@@ -99,6 +100,26 @@ NodeDaemon::NodeDaemon(NodeDaemonOptions options) : options_(std::move(options))
       audit_ = std::move(*log);
       if (!audit_->open_report().torn_tails.empty()) {
         LOG(WARNING) << "node audit log: " << audit_->open_report().ToString();
+      }
+      // The configuration this node runs with, at every start: which runs
+      // the hospital approved, and a hash of the whole config.
+      v1::AuditRecord started;
+      started.set_event(v1::CONFIGURATION_CHANGED);
+      started.set_outcome(v1::SUCCESS);
+      started.mutable_actor()->set_identity("node");
+      started.set_reason(audit_->open_report().torn_tails.empty()
+                             ? "node started"
+                             : absl::StrCat("node started; ",
+                                            audit_->open_report().ToString()));
+      auto& p = *started.mutable_parameters();
+      p["config_sha256"] = crypto::ToHex(crypto::Sha256(options_.config.SerializeAsString()));
+      p["approved_runs"] = absl::StrJoin(options_.config.approved_runs(), ",");
+      p["coordinator_address"] = options_.config.coordinator_address();
+      p["secure_aggregation_min_peers"] =
+          absl::StrCat(options_.config.secure_aggregation_min_peers());
+      p["software_version"] = options_.software_version;
+      if (absl::StatusOr<uint64_t> s = audit_->AppendDurable(std::move(started)); !s.ok()) {
+        LOG(ERROR) << "node audit log: " << s.status();
       }
     } else if (receipts_error_.empty()) {
       receipts_error_ = absl::StrCat("the node's audit log cannot be opened: ",

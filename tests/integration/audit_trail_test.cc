@@ -192,6 +192,7 @@ TEST_F(AuditTrailTest, TrainingRunLogVerifiesAndNodesKeepTheirReceipts) {
       }
       if (r->event() == v1::DATA_READ) EXPECT_FALSE(r->hashes().dataset().empty());
     }
+    EXPECT_EQ(local[v1::CONFIGURATION_CHANGED], 1) << site;  // the start, with its config
     EXPECT_EQ(local[v1::JOB_APPROVED], 3) << site;  // two train tasks, one evaluation
     EXPECT_EQ(local[v1::DATA_READ], 3) << site;
     EXPECT_EQ(local[v1::UPDATE_SENT], 2) << site;
