@@ -531,7 +531,9 @@ absl::StatusOr<v1::SecAggUnmaskRequest> SecAggClient::OnUnmask(const v1::SecAggU
   std::set<uint32_t> all;
   size_t local_survivors = 0;
   for (uint32_t index : survivors) {
-    if (s.Linked(index)) all.insert(index), ++local_survivors;
+    if (!s.Linked(index)) continue;
+    all.insert(index);
+    ++local_survivors;
   }
   for (uint32_t index : dropped) {
     if (s.Linked(index)) all.insert(index);
