@@ -120,8 +120,14 @@ class SecureRoundTest : public FederationFixture {
     artifact_ = ReadAll(artifact_path_);
   }
 
-  v1::RunSpec Spec(bool secure, uint32_t rounds, uint32_t min_nodes) {
+  v1::RunSpec Spec(bool secure, uint32_t rounds, uint32_t min_nodes,
+                   v1::AggregationSpec::Strategy strategy = v1::AggregationSpec::FEDAVG) {
     v1::RunSpec spec;
+    spec.mutable_aggregation()->set_strategy(strategy);
+    // Adam's step is sign-like: a server learning rate of 1 overshoots.
+    if (strategy == v1::AggregationSpec::FEDADAM) {
+      spec.mutable_aggregation()->set_server_learning_rate(0.01);
+    }
     spec.set_artifact_sha256(crypto::ToHex(crypto::Sha256(artifact_)));
     spec.mutable_input()->set_width(28);
     spec.mutable_input()->set_height(28);
@@ -180,9 +186,13 @@ class SecureRoundTest : public FederationFixture {
   std::string artifact_;
 };
 
-TEST_F(SecureRoundTest, SecureRunReachesThePlainRunsAccuracy) {
-  const v1::RunSpec plain = Spec(false, 3, 3);
-  const v1::RunSpec secure = Spec(true, 3, 3);
+// FedAvg, and a server optimizer (FedAdam) that needs only the sum too.
+class SecureStrategyTest : public SecureRoundTest,
+                           public ::testing::WithParamInterface<v1::AggregationSpec::Strategy> {};
+
+TEST_P(SecureStrategyTest, SecureRunReachesThePlainRunsAccuracy) {
+  const v1::RunSpec plain = Spec(false, 3, 3, GetParam());
+  const v1::RunSpec secure = Spec(true, 3, 3, GetParam());
   const coordinator::RunProgress p = Run(plain, {*coordinator::RunId(plain)});
   const coordinator::RunProgress s = Run(secure, {*coordinator::RunId(secure)});
   ASSERT_EQ(p.state, "completed") << p.failure;
@@ -200,6 +210,13 @@ TEST_F(SecureRoundTest, SecureRunReachesThePlainRunsAccuracy) {
   EXPECT_NEAR(s.history[2].pooled_accuracy, p.history[2].pooled_accuracy, 0.005);
   EXPECT_GT(s.history[2].pooled_accuracy, 0.3);
 }
+
+INSTANTIATE_TEST_SUITE_P(Strategies, SecureStrategyTest,
+                         ::testing::Values(v1::AggregationSpec::FEDAVG,
+                                           v1::AggregationSpec::FEDADAM),
+                         [](const auto& info) {
+                           return v1::AggregationSpec::Strategy_Name(info.param);
+                         });
 
 TEST_F(SecureRoundTest, NodeThatLeavesAfterSharingKeysIsUnmaskedAway) {
   // Four selected nodes: t = 3, so one may drop after sharing.
