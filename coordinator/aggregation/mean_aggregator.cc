@@ -11,20 +11,28 @@ namespace tverr::coordinator {
 namespace internal {
 
 // At most this many values of the sum are prefetched ahead of a fold (their
-// 128 KiB fit the L2 cache).
+// 64 KiB fit the L2 cache).
 constexpr size_t kPrefetchValues = 16384;
 
-// A round of the FedAvg family: the running sum S = Σ w_i Δ_i in double.
+// s[i] += w * x[i] for i in [0, 16): one cache line of the sum. The
+// restrict qualifiers tell GCC that the sum and the values do not overlap
+// (they never do: the values are the decoder's scratch), without which it
+// leaves the loop scalar at -O2.
+inline void FoldLine(float* __restrict s, const float* __restrict x, float w) {
+  for (size_t j = 0; j < 16; ++j) s[j] += w * x[j];
+}
+
+// A round of the FedAvg family: the running sum S = Σ w_i Δ_i in float.
 class MeanRound final : public UpdateRound {
  public:
   explicit MeanRound(tensor::TensorList global) : UpdateRound(std::move(global)) {
     sum_.resize(element_counts().size());
-    for (size_t t = 0; t < sum_.size(); ++t) sum_[t].assign(element_counts()[t], 0.0);
+    for (size_t t = 0; t < sum_.size(); ++t) sum_[t].assign(element_counts()[t], 0.0f);
   }
 
   bool dirty() const { return dirty_; }
   const std::string& dirty_node() const { return dirty_node_; }
-  const std::vector<std::vector<double>>& sum() const { return sum_; }
+  const std::vector<std::vector<float>>& sum() const { return sum_; }
 
  protected:
   void OnStart(UpdateId) override {}
@@ -32,8 +40,9 @@ class MeanRound final : public UpdateRound {
   void Fold(UpdateId, double weight, size_t tensor_index, uint64_t element_offset,
             const float* values, size_t count) override {
     if (dirty_) return;  // the sum is discarded anyway
-    std::vector<double>& sum = sum_[tensor_index];
-    double* s = sum.data() + element_offset;
+    std::vector<float>& sum = sum_[tensor_index];
+    float* s = sum.data() + element_offset;
+    const auto w = static_cast<float>(weight);
     // A stream's next call usually continues where this one ends, with as
     // many values: that part of the sum is prefetched (at most
     // kPrefetchValues ahead, inside the tensor) while this part is folded,
@@ -41,16 +50,16 @@ class MeanRound final : public UpdateRound {
     // next values. For sums larger than the caches this is worth ~25 %.
     const size_t ahead = std::min(count, kPrefetchValues);
     const size_t prefetch_end = sum.size() - element_offset;
-    // Blocks of 8 doubles (one cache line) so that GCC vectorises the
+    // Blocks of 16 floats (one cache line) so that GCC vectorises the
     // folding at -O2 (a plain loop stays scalar under GCC 12's -O2 cost
     // model) and prefetches once per line.
-    constexpr size_t kBlock = 8;
+    constexpr size_t kBlock = 16;
     size_t i = 0;
     for (; i + kBlock <= count; i += kBlock) {
       if (i + ahead < prefetch_end) __builtin_prefetch(s + i + ahead, /*rw=*/1, /*locality=*/2);
-      for (size_t j = 0; j < kBlock; ++j) s[i + j] += weight * static_cast<double>(values[i + j]);
+      FoldLine(s + i, values + i, w);
     }
-    for (; i < count; ++i) s[i] += weight * static_cast<double>(values[i]);
+    for (; i < count; ++i) s[i] += w * values[i];
   }
 
   void OnCommit(UpdateId) override {}
@@ -59,11 +68,11 @@ class MeanRound final : public UpdateRound {
     if (!folded_any || dirty_) return;
     dirty_ = true;
     dirty_node_ = node;
-    std::vector<std::vector<double>>().swap(sum_);  // free it until the rebuild
+    std::vector<std::vector<float>>().swap(sum_);  // free it until the rebuild
   }
 
  private:
-  std::vector<std::vector<double>> sum_;
+  std::vector<std::vector<float>> sum_;
   bool dirty_ = false;
   std::string dirty_node_;
 };

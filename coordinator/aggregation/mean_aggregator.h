@@ -1,16 +1,22 @@
 // The FedAvg family: FEDAVG (McMahan et al. 2017) and the server optimizers
 // FEDAVGM, FEDADAGRAD, FEDADAM, FEDYOGI (server_optimizer.h). Each update is
 // folded into a running sum as it streams in:
-//   S += w_i · Δ_i   (w_i as double times the float value, summed in double)
-// and Finish() applies the server step to the mean delta Δ = S / Σ w_i
-// (so FEDAVG with η = 1 gives exactly float(x + S / Σ w_i)).
+//   S += float(w_i) · Δ_i   (in float, in the order the values arrive)
+// and Finish() applies the server step, in double, to the mean delta
+// Δ = S / Σ w_i (so FEDAVG with η = 1 gives float(x + S / Σ w_i)).
 //
-// Memory: the global copy (4 bytes per parameter) plus the double sum (8 bytes
-// per parameter) = 3× the float model, independent of the number of nodes;
-// the server optimizers' state adds 1× (FEDAVGM) or 2× (adaptive) in the
-// caller's ServerOptimizerState. The double sum keeps the mean accurate (one
-// rounding to float at the end, practically independent of the order in
-// which interleaved streams are folded).
+// Memory: the global copy plus the float sum = 2× the float model,
+// independent of the number of nodes; the server optimizers' state adds 1×
+// (FEDAVGM) or 2× (adaptive) in the caller's ServerOptimizerState.
+//
+// Why float: folding is bound by memory traffic, and a float sum moves half
+// the bytes of a double one (docs/benchmarks.md, aggregation). The price is
+// rounding: the float sum of n updates differs from the exact one by at most
+// about n·2⁻²⁴·Σ|w_i Δ_i| (typically √n·2⁻²⁴·…), far below one float step of the model's values
+// for the deltas training produces, but the last bit of a value can depend
+// on the order in which interleaved uploads were folded. The same updates
+// folded in the same order give the same bits (no FMA contraction at the
+// project's -O2 for x86-64 baseline). docs/rounds.md says more.
 //
 // Aborting an update after part of it was folded marks the round as needing
 // a rebuild (aggregator.h); the sum is not touched again until the next

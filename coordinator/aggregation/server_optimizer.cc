@@ -92,12 +92,13 @@ tensor::TensorList MomentLike(const tensor::TensorList& model, float fill) {
 // arithmetic as Step(kPlain), in blocks of 8 so that GCC vectorises it at
 // -O2. Returns false if some result is not finite in float (*bad is then
 // its index) without writing; writes the results into x only if `write`.
-bool PlainStep(double learning_rate, const double* numerator, double divisor, float* x,
-               size_t n, bool write, size_t* bad) {
+template <typename Number>
+bool PlainStep(double learning_rate, const Number* numerator, double divisor, float* x, size_t n,
+               bool write, size_t* bad) {
   constexpr size_t kBlock = 8;
   auto result = [&](size_t i) {
     return static_cast<float>(static_cast<double>(x[i]) +
-                              learning_rate * (numerator[i] / divisor));
+                              learning_rate * (static_cast<double>(numerator[i]) / divisor));
   };
   size_t i = 0;
   if (write) {
@@ -208,8 +209,9 @@ absl::Status ServerOptimizer::CheckState(const tensor::TensorLayout& layout) con
   return absl::OkStatus();
 }
 
-absl::Status ServerOptimizer::Apply(const std::vector<std::vector<double>>& numerator,
-                                    double divisor, tensor::TensorList* model) {
+template <typename Number>
+absl::Status ServerOptimizer::ApplyStep(const std::vector<std::vector<Number>>& numerator,
+                                        double divisor, tensor::TensorList* model) {
   if (params_.rule == ServerStepRule::kPlain) {
     // FEDAVG: the same arithmetic as the general loop below, which calls
     // Step per value, but vectorised: Finish of a 25M-parameter round took
@@ -240,7 +242,8 @@ absl::Status ServerOptimizer::Apply(const std::vector<std::vector<double>>& nume
   // Pass 1: check that every result fits a float before changing anything.
   for (size_t t = 0; t < model->size(); ++t) {
     for (size_t i = 0; i < (*model)[t].values.size(); ++i) {
-      const Values out = Step(params_, old_values(t, i), numerator[t][i] / divisor);
+      const double delta = static_cast<double>(numerator[t][i]) / divisor;
+      const Values out = Step(params_, old_values(t, i), delta);
       if (!FiniteAsFloat(out.x) || (uses_m && !FiniteAsFloat(out.m)) ||
           (uses_v && !FiniteAsFloat(out.v))) {
         return absl::OutOfRangeError(absl::StrCat("aggregated tensor ", (*model)[t].name,
@@ -255,13 +258,24 @@ absl::Status ServerOptimizer::Apply(const std::vector<std::vector<double>>& nume
   for (size_t t = 0; t < model->size(); ++t) {
     std::vector<float>& x = (*model)[t].values;
     for (size_t i = 0; i < x.size(); ++i) {
-      const Values out = Step(params_, old_values(t, i), numerator[t][i] / divisor);
+      const double delta = static_cast<double>(numerator[t][i]) / divisor;
+      const Values out = Step(params_, old_values(t, i), delta);
       x[i] = static_cast<float>(out.x);
       if (uses_m) state_->m[t].values[i] = static_cast<float>(out.m);
       if (uses_v) state_->v[t].values[i] = static_cast<float>(out.v);
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status ServerOptimizer::Apply(const std::vector<std::vector<float>>& numerator,
+                                    double divisor, tensor::TensorList* model) {
+  return ApplyStep(numerator, divisor, model);
+}
+
+absl::Status ServerOptimizer::Apply(const std::vector<std::vector<double>>& numerator,
+                                    double divisor, tensor::TensorList* model) {
+  return ApplyStep(numerator, divisor, model);
 }
 
 }  // namespace tverr::coordinator

@@ -79,10 +79,18 @@ class ServerOptimizer {
   // CheckState(LayoutOf(*model)) is OK and `numerator` has the model's
   // shape. OK: model and state updated. OUT_OF_RANGE: some new model or
   // state value would not be finite in float; then neither was changed.
+  // The numerator in float (the FedAvg family's running sum) or in double
+  // (robust rules, the secure sum); the step itself is computed in double.
+  absl::Status Apply(const std::vector<std::vector<float>>& numerator, double divisor,
+                     tensor::TensorList* model);
   absl::Status Apply(const std::vector<std::vector<double>>& numerator, double divisor,
                      tensor::TensorList* model);
 
  private:
+  template <typename Number>
+  absl::Status ApplyStep(const std::vector<std::vector<Number>>& numerator, double divisor,
+                         tensor::TensorList* model);
+
   const ServerOptimizerParams params_;
   ServerOptimizerState* const state_;
 };
