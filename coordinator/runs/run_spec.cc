@@ -64,7 +64,13 @@ v1::RunSpec WithDefaults(v1::RunSpec spec) {
       sa->set_bits(32 - static_cast<uint32_t>(std::ceil(std::log2(sa->max_nodes()))));
     }
   }
-  a->set_server_learning_rate(Or(a->server_learning_rate(), 1.0));
+  // η = 1 makes FEDAVG the plain weighted mean; the adaptive rules normalise
+  // each coordinate's step to about η, so they want a much smaller one
+  // (Reddi et al. 2021 tune η in [10^-2.5, 10^-0.5]; 0.01 trains the demo).
+  const bool adaptive = a->strategy() == v1::AggregationSpec::FEDADAM ||
+                        a->strategy() == v1::AggregationSpec::FEDYOGI ||
+                        a->strategy() == v1::AggregationSpec::FEDADAGRAD;
+  a->set_server_learning_rate(Or(a->server_learning_rate(), adaptive ? 0.01 : 1.0));
   a->set_server_momentum(Or(a->server_momentum(), 0.9));
   a->set_server_beta2(Or(a->server_beta2(), 0.99));
   a->set_server_tau(Or(a->server_tau(), 1e-3));

@@ -3,9 +3,11 @@
 #ifndef TVERR_TESTS_INTEGRATION_FEDERATION_FIXTURE_H_
 #define TVERR_TESTS_INTEGRATION_FEDERATION_FIXTURE_H_
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
+#include "common/crypto/sha256.h"
 #include "node/daemon/node_config.h"
 #include "node/daemon/node_daemon.h"
 #include "tests/integration/coordinator_fixture.h"
@@ -36,6 +38,7 @@ class FederationFixture : public CoordinatorFixture {
     if (!also_approved.empty()) config.add_approved_runs(also_approved);
     auto finished = node::FinishNodeConfig(config, "test", tmp_.path());
     EXPECT_TRUE(finished.ok()) << finished.status();
+    FixPatientKeySecret(finished->data().cache_dir(), site);
     node::NodeDaemonOptions options;
     options.config = *finished;
     options.software_version = "test";
@@ -45,6 +48,18 @@ class FederationFixture : public CoordinatorFixture {
     options.worker.work_dir = finished->state_dir() + "/work";
     options.worker.cpu_cores = 1;
     return std::make_unique<node::NodeDaemon>(options);
+  }
+
+  // A real node makes a random patient-key secret on first use, and the
+  // patient-level splits hash patient ids under it: each test run would
+  // validate on other patients. A fixed secret per site keeps the splits,
+  // and so the accuracies the tests compare, the same in every run.
+  static void FixPatientKeySecret(const std::string& cache_dir, const std::string& site) {
+    const std::string path = cache_dir + "/patient-key.secret";
+    if (std::filesystem::exists(path)) return;  // a second daemon for the site
+    std::filesystem::create_directories(cache_dir);
+    const crypto::Sha256Digest secret = crypto::Sha256("tverr-test-patient-key/" + site);
+    WriteFileOrDie(path, std::string(crypto::AsStringView(secret)));
   }
 };
 

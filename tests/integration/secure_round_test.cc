@@ -124,9 +124,12 @@ class SecureRoundTest : public FederationFixture {
                    v1::AggregationSpec::Strategy strategy = v1::AggregationSpec::FEDAVG) {
     v1::RunSpec spec;
     spec.mutable_aggregation()->set_strategy(strategy);
-    // Adam's step is sign-like: a server learning rate of 1 overshoots.
+    // Adam's step is sign-like: a server learning rate of 1 overshoots; in
+    // three rounds on 475 examples 0.03 trains as far as FedAvg does (0.01,
+    // the default, needs more rounds; the splits are fixed by the fixture's
+    // patient-key secrets, so this does not change from run to run).
     if (strategy == v1::AggregationSpec::FEDADAM) {
-      spec.mutable_aggregation()->set_server_learning_rate(0.01);
+      spec.mutable_aggregation()->set_server_learning_rate(0.03);
     }
     spec.set_artifact_sha256(crypto::ToHex(crypto::Sha256(artifact_)));
     spec.mutable_input()->set_width(28);

@@ -30,11 +30,28 @@ v1::RunSpec Spec() {
 TEST(RunSpec, DefaultsMakeAValidSpec) {
   v1::RunSpec spec = Spec();
   EXPECT_TRUE(ValidateRunSpec(spec).ok()) << ValidateRunSpec(spec);
-  EXPECT_DOUBLE_EQ(spec.aggregation().server_learning_rate(), 1.0);
+  EXPECT_DOUBLE_EQ(spec.aggregation().server_learning_rate(), 0.01);  // FEDADAM
   EXPECT_DOUBLE_EQ(spec.aggregation().server_tau(), 1e-3);
   EXPECT_EQ(spec.rounds().phase_deadline_seconds(), 600u);
   EXPECT_DOUBLE_EQ(spec.splits().train(), 0.8);
   EXPECT_EQ(spec.loss(), v1::LOSS_KIND_CROSS_ENTROPY);
+}
+
+TEST(RunSpec, AdaptiveServerOptimizersDefaultToASmallServerLearningRate) {
+  for (auto strategy : {v1::AggregationSpec::FEDADAM, v1::AggregationSpec::FEDYOGI,
+                        v1::AggregationSpec::FEDADAGRAD, v1::AggregationSpec::FEDAVGM}) {
+    auto spec = ParseRunSpec(kSpec);
+    ASSERT_TRUE(spec.ok()) << spec.status();
+    spec->mutable_aggregation()->set_strategy(strategy);
+    spec->mutable_aggregation()->clear_server_learning_rate();
+    const v1::RunSpec filled = WithDefaults(*spec);
+    EXPECT_DOUBLE_EQ(filled.aggregation().server_learning_rate(),
+                     strategy == v1::AggregationSpec::FEDAVGM ? 1.0 : 0.01)
+        << v1::AggregationSpec::Strategy_Name(strategy);
+    // An explicit rate is kept.
+    spec->mutable_aggregation()->set_server_learning_rate(0.5);
+    EXPECT_DOUBLE_EQ(WithDefaults(*spec).aggregation().server_learning_rate(), 0.5);
+  }
 }
 
 TEST(RunSpec, EveryProblemIsNamed) {
