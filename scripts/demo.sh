@@ -273,6 +273,18 @@ if [ "$COMMITTED" != "$(seq 1 "$ROUNDS" | tr '\n' ' ')" ]; then
   exit 1
 fi
 
+if [ -n "${TVERR_DEMO_KILL_AFTER_ROUND:-}" ]; then
+  # The rounds committed before the restart keep their per-site evaluation
+  # (kept in SQLite with the round): every round has site rows in the report.
+  for r in $(seq 1 "$ROUNDS"); do
+    if ! grep -q "^$RUN_ID,$r,fl://" "$OUT/research/report.csv"; then
+      echo "round $r has no per-site metrics in the report after the restart" >&2
+      exit 1
+    fi
+  done
+  echo "every round's per-site metrics survived the restart"
+fi
+
 step "9. Audit (as the auditor): the coordinator's log verified offline, and its report"
 AUDIT_LOG="$OUT/coordinator/state/audit"
 AUDIT_KEY="$OUT/coordinator/state/audit-key.pub.pem"

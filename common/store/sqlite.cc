@@ -74,6 +74,14 @@ absl::Status Statement::Bind(int index, absl::string_view value) {
   return absl::OkStatus();
 }
 
+absl::Status Statement::BindBlob(int index, absl::string_view bytes) {
+  if (sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT) !=
+      SQLITE_OK) {
+    return SqliteError(db_, "bind");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<bool> Statement::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -100,5 +108,13 @@ std::string Statement::ColumnText(int col) const {
   int n = sqlite3_column_bytes(stmt_, col);
   return text ? std::string(reinterpret_cast<const char*>(text), n) : std::string();
 }
+
+std::string Statement::ColumnBlob(int col) const {
+  const void* blob = sqlite3_column_blob(stmt_, col);
+  int n = sqlite3_column_bytes(stmt_, col);
+  return blob ? std::string(static_cast<const char*>(blob), n) : std::string();
+}
+
+bool Statement::ColumnIsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
 }  // namespace tverr::store

@@ -51,6 +51,8 @@ class Statement {
 
   absl::Status Bind(int index, int64_t value);
   absl::Status Bind(int index, absl::string_view value);
+  // Binary data (serialized protos), stored as a BLOB.
+  absl::Status BindBlob(int index, absl::string_view bytes);
   // Advances; true when a row is available, false when done.
   absl::StatusOr<bool> Step();
   // Runs a statement that returns no rows to completion.
@@ -59,6 +61,8 @@ class Statement {
 
   int64_t ColumnInt(int col) const;
   std::string ColumnText(int col) const;
+  std::string ColumnBlob(int col) const;
+  bool ColumnIsNull(int col) const;
 
  private:
   friend class SqliteDb;

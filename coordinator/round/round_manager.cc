@@ -519,13 +519,29 @@ absl::Status RoundManager::RebuildAggregate() {
   return absl::OkStatus();
 }
 
-void RoundManager::CommitRound(absl::Time now) {
+// What the round in progress is to be recorded as (its model digest is for
+// the caller to set): the same record is committed to the store and kept in
+// the history.
+RoundRecord RoundManager::Record(absl::Time now) const {
   RoundRecord record;
   record.round = round_->round();
   record.contributors = round_->contributors();
-  record.global_sha256 = crypto::ToHex(next_digest_);
-  for (const auto& [node, c] : contributions_) record.samples += c.samples();
-  if (secure_ != nullptr) record.samples = secure_samples_;
+  record.dropped = round_->dropped();
+  record.duration_seconds = absl::ToDoubleSeconds(now - round_started_);
+  double loss = 0;
+  for (const auto& [node, c] : contributions_) {
+    record.samples += c.samples();
+    loss += static_cast<double>(c.samples()) * c.train_loss();
+    record.max_train_seconds = std::max(record.max_train_seconds, c.train_seconds());
+  }
+  if (secure_ != nullptr) {
+    record.samples = secure_samples_;  // only the sum is known
+    if (secure_phase_ != SecurePhase::kAdvertise) {
+      record.secure_session = crypto::ToHex(secure_->session_id());
+    }
+  }
+  if (record.samples > 0) record.mean_train_loss = loss / static_cast<double>(record.samples);
+  record.evaluations = evaluations_;
   double correct = 0;
   for (const auto& [node, e] : evaluations_) {
     record.evaluation_samples += e.samples();
@@ -535,11 +551,12 @@ void RoundManager::CommitRound(absl::Time now) {
     record.evaluated = true;
     record.pooled_accuracy = correct / static_cast<double>(record.evaluation_samples);
   }
-  double loss = 0;
-  for (const auto& [node, c] : contributions_) {
-    loss += static_cast<double>(c.samples()) * c.train_loss();
-  }
-  if (record.samples > 0) record.mean_train_loss = loss / static_cast<double>(record.samples);
+  return record;
+}
+
+void RoundManager::CommitRound(absl::Time now) {
+  RoundRecord record = Record(now);
+  record.global_sha256 = crypto::ToHex(next_digest_);
   // The audit record first: a commit the log does not show never happens.
   if (absl::Status s = Audit(
           round_audit::AggregateCommitted(run_id_, record.round, crypto::ToHex(global_digest_),
@@ -598,34 +615,7 @@ absl::Status RoundManager::EvaluationReceived(const std::string& node,
 }
 
 void RoundManager::EndRound(bool committed, absl::Time now) {
-  RoundRecord record;
-  record.round = round_->round();
-  record.contributors = round_->contributors();
-  record.dropped = round_->dropped();
-  record.duration_seconds = absl::ToDoubleSeconds(now - round_started_);
-  double loss = 0;
-  for (const auto& [node, c] : contributions_) {
-    record.samples += c.samples();
-    loss += static_cast<double>(c.samples()) * c.train_loss();
-    record.max_train_seconds = std::max(record.max_train_seconds, c.train_seconds());
-  }
-  if (secure_ != nullptr) {
-    record.samples = secure_samples_;  // only the sum is known
-    if (secure_phase_ != SecurePhase::kAdvertise) {
-      record.secure_session = crypto::ToHex(secure_->session_id());
-    }
-  }
-  if (record.samples > 0) record.mean_train_loss = loss / static_cast<double>(record.samples);
-  record.evaluations = evaluations_;
-  double correct = 0;
-  for (const auto& [node, e] : evaluations_) {
-    record.evaluation_samples += e.samples();
-    correct += e.accuracy() * static_cast<double>(e.samples());
-  }
-  if (record.evaluation_samples > 0) {
-    record.evaluated = true;
-    record.pooled_accuracy = correct / static_cast<double>(record.evaluation_samples);
-  }
+  RoundRecord record = Record(now);
   if (committed) {
     record.global_sha256 = crypto::ToHex(global_digest_);
     committed_round_ = record.round;

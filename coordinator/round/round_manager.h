@@ -212,6 +212,7 @@ class RoundManager {
   // Nodes of `expected` that have neither answered nor gone.
   bool SecurePhaseComplete() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  RoundRecord Record(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CommitRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndRound(bool committed, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status AddPiece(const std::string& node, uint64_t round, absl::string_view data);

@@ -4,6 +4,12 @@
 // can never be committed twice, and after a crash the coordinator resumes
 // after the last committed round. Payloads (artifact, weights, optimizer
 // state) live in the payload store; only their digests are here.
+//
+// A committed round is kept whole as a v1::RoundSummary (contributors,
+// dropped nodes with reasons, per-site evaluation, timings, secure session)
+// in `round_summaries`, so that researchers' reports survive a restart; the
+// `rounds` table holds the main figures as columns for sqlite3 queries.
+// Rounds committed before the summaries existed come back from the columns.
 // Thread-safe.
 #ifndef TVERR_COORDINATOR_RUNS_RUN_STORE_H_
 #define TVERR_COORDINATOR_RUNS_RUN_STORE_H_
@@ -17,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/store/sqlite.h"
+#include "tverr/v1/researcher.pb.h"
 #include "tverr/v1/run.pb.h"
 
 namespace tverr::coordinator {
@@ -33,17 +40,6 @@ struct StoredRun {
   std::string optimizer_sha256;   // hex, server optimizer state (TVTS), may be empty
 };
 
-struct StoredRound {
-  uint64_t round = 0;
-  std::string contributors;  // comma-separated identities
-  uint64_t samples = 0;
-  double mean_train_loss = 0;
-  std::string global_sha256;
-  bool evaluated = false;
-  double pooled_accuracy = 0;
-  uint64_t evaluation_samples = 0;
-};
-
 class RunStore {
  public:
   static absl::StatusOr<std::unique_ptr<RunStore>> Open(std::shared_ptr<store::SqliteDb> db);
@@ -52,13 +48,16 @@ class RunStore {
   absl::Status Create(const StoredRun& run);
   absl::Status SetState(const std::string& run_id, const std::string& state,
                         const std::string& failure);
-  // Commits `round` of `run_id`. FAILED_PRECONDITION if the run's
-  // committed_round is not round - 1 (never commits twice).
-  absl::Status CommitRound(const std::string& run_id, const StoredRound& round,
+  // Commits `round.round()` of `run_id` (its model is
+  // round.global_sha256()). FAILED_PRECONDITION if the run's committed_round
+  // is not round - 1 (never commits twice).
+  absl::Status CommitRound(const std::string& run_id, const v1::RoundSummary& round,
                            const std::string& optimizer_sha256);
 
   absl::StatusOr<std::vector<StoredRun>> List();
-  absl::StatusOr<std::vector<StoredRound>> Rounds(const std::string& run_id);
+  // The committed rounds of `run_id` in order. DATA_LOSS if a stored
+  // summary does not parse or names another round.
+  absl::StatusOr<std::vector<v1::RoundSummary>> Rounds(const std::string& run_id);
 
  private:
   explicit RunStore(std::shared_ptr<store::SqliteDb> db) : db_(std::move(db)) {}

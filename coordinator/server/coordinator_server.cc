@@ -20,6 +20,7 @@
 #include "common/tls/credentials.h"
 #include "common/transfer/limits.h"
 #include "coordinator/registry/node_registry.h"
+#include "coordinator/round/round_summary.h"
 #include "coordinator/server/crl_monitor.h"
 #include "coordinator/runs/run_spec.h"
 #include "coordinator/runs/run_store.h"
@@ -85,16 +86,7 @@ class CoordinatorServerImpl final : public CoordinatorServer {
     };
     hooks.persist_commit = [this](const std::string& run_id, const RoundRecord& r,
                                   const std::string& optimizer_sha256) {
-      StoredRound round;
-      round.round = r.round;
-      round.contributors = absl::StrJoin(r.contributors, ",");
-      round.samples = r.samples;
-      round.mean_train_loss = r.mean_train_loss;
-      round.global_sha256 = r.global_sha256;
-      round.evaluated = r.evaluated;
-      round.pooled_accuracy = r.pooled_accuracy;
-      round.evaluation_samples = r.evaluation_samples;
-      return runs_->CommitRound(run_id, round, optimizer_sha256);
+      return runs_->CommitRound(run_id, ToRoundSummary(r), optimizer_sha256);
     };
     hooks.persist_state = [this](const std::string& run_id, const std::string& state,
                                  const std::string& failure) {
@@ -181,20 +173,9 @@ class CoordinatorServerImpl final : public CoordinatorServer {
         ASSIGN_OR_RETURN(std::string bytes, payloads_->ReadPublished(run.optimizer_sha256));
         ASSIGN_OR_RETURN(optimizer, DecodeServerOptimizerState(bytes));
       }
-      ASSIGN_OR_RETURN(std::vector<StoredRound> rounds, runs_->Rounds(run.run_id));
+      ASSIGN_OR_RETURN(std::vector<v1::RoundSummary> rounds, runs_->Rounds(run.run_id));
       std::vector<RoundRecord> history;
-      for (const StoredRound& r : rounds) {
-        RoundRecord h;
-        h.round = r.round;
-        h.contributors = absl::StrSplit(r.contributors, ',', absl::SkipEmpty());
-        h.samples = r.samples;
-        h.mean_train_loss = r.mean_train_loss;
-        h.global_sha256 = r.global_sha256;
-        h.evaluated = r.evaluated;
-        h.pooled_accuracy = r.pooled_accuracy;
-        h.evaluation_samples = r.evaluation_samples;
-        history.push_back(std::move(h));
-      }
+      for (const v1::RoundSummary& r : rounds) history.push_back(FromRoundSummary(run.run_id, r));
       RETURN_IF_ERROR(rounds_->Resume(run.run_id, run.spec, std::move(global),
                                       std::move(optimizer), run.committed_round,
                                       std::move(history), run.state == "paused"));

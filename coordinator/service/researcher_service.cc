@@ -9,6 +9,7 @@
 #include "common/status/grpc_status.h"
 #include "common/tensor/tensor_codec.h"
 #include "common/transfer/chunk_assembler.h"
+#include "coordinator/round/round_summary.h"
 #include "coordinator/runs/run_spec.h"
 
 namespace tverr::coordinator {
@@ -187,10 +188,14 @@ absl::Status ResearcherServiceImpl::Status(const std::string& run_id, v1::RunSta
   out->set_total_rounds(run->spec.rounds().rounds());
   RunProgress p = rounds_->Progress();
   if (p.run_id != run_id) {
-    // Not the run in the round manager: what the store knows.
+    // Not the run in the round manager (an earlier run, or one that ended
+    // before the coordinator restarted): what the store knows.
     out->set_state(run->state);
     out->set_failure(run->failure);
     out->set_committed_round(run->committed_round);
+    absl::StatusOr<std::vector<v1::RoundSummary>> rounds = store_->Rounds(run_id);
+    if (!rounds.ok()) return rounds.status();
+    for (v1::RoundSummary& r : *rounds) *out->add_rounds() = std::move(r);
     return absl::OkStatus();
   }
   out->set_state(p.state);
@@ -198,32 +203,7 @@ absl::Status ResearcherServiceImpl::Status(const std::string& run_id, v1::RunSta
   out->set_committed_round(p.committed_round);
   if (p.phase) out->set_phase(RoundPhaseName(*p.phase));
   if (p.current) *out->mutable_current() = *p.current;
-  for (const RoundRecord& r : p.history) {
-    v1::RoundSummary* s = out->add_rounds();
-    s->set_round(r.round);
-    for (const std::string& c : r.contributors) s->add_contributors(c);
-    for (const auto& [node, reason] : r.dropped) s->add_dropped(absl::StrCat(node, ": ", reason));
-    s->set_samples(r.samples);
-    s->set_mean_train_loss(r.mean_train_loss);
-    s->set_global_sha256(r.global_sha256);
-    s->set_evaluated(r.evaluated);
-    s->set_pooled_accuracy(r.pooled_accuracy);
-    s->set_evaluation_samples(r.evaluation_samples);
-    s->set_duration_seconds(r.duration_seconds);
-    s->set_max_train_seconds(r.max_train_seconds);
-    s->set_secure_session_id(r.secure_session);
-    for (const auto& [node, e] : r.evaluations) {
-      v1::SiteMetrics* m = s->add_sites();
-      m->set_site(node);
-      m->set_samples(e.samples());
-      m->set_loss(e.loss());
-      m->set_accuracy(e.accuracy());
-      *m->mutable_sensitivity() = e.sensitivity();
-      *m->mutable_specificity() = e.specificity();
-      m->set_has_roc_auc(e.has_roc_auc());
-      m->set_roc_auc(e.roc_auc());
-    }
-  }
+  for (const RoundRecord& r : p.history) *out->add_rounds() = ToRoundSummary(r);
   return absl::OkStatus();
 }
 

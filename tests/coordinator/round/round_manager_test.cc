@@ -49,6 +49,11 @@ class RoundManagerTest : public ::testing::Test {
       head.set_tree_size(7);
       return absl::StatusOr<v1::AuditTreeHead>(head);
     };
+    hooks.persist_commit = [this](const std::string& run_id, const RoundRecord& record,
+                                  const std::string&) {
+      persisted_.push_back({run_id, record});
+      return absl::OkStatus();
+    };
     std::unique_ptr<UpdateSpool> s;
     if (spool) s = std::move(UpdateSpool::Open(tmp_.Sub("spool"))).value();
     return std::make_unique<RoundManager>(std::move(hooks), std::move(s));
@@ -90,7 +95,49 @@ class RoundManagerTest : public ::testing::Test {
   tverr::testing::TempDir tmp_;
   std::map<std::string, std::vector<v1::Task>> tasks_;
   std::vector<std::pair<v1::AuditRecord, bool>> audit_;  // record, durable
+  std::vector<std::pair<std::string, RoundRecord>> persisted_;  // run id, record
 };
+
+// What is made durable at the commit is the whole round, as the history
+// keeps it: per-site evaluation, dropped nodes, timings.
+TEST_F(RoundManagerTest, CommitPersistsTheWholeRoundRecord) {
+  auto m = Manager(/*spool=*/false);
+  v1::RunSpec spec = Spec();
+  spec.mutable_rounds()->set_evaluate_every(1);
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(m->StartRun(std::string(64, 'f'), spec, kArtifact, Weights(1), start).ok());
+  Upload(*m, "a", 10, Weights(0.5f));
+  Upload(*m, "b", 30, Weights(-1));
+  // c never answers: dropped at the deadline.
+  const absl::Time late = start + absl::Seconds(spec.rounds().phase_deadline_seconds() + 1);
+  m->Step(late);
+  ASSERT_EQ(m->Progress().phase, RoundPhase::kEvaluating) << m->Progress().failure;
+  for (const auto& [node, accuracy] : {std::pair<std::string, double>{"a", 0.5}, {"b", 1.0}}) {
+    v1::EvaluationReport report;
+    report.set_run_id(std::string(64, 'f'));
+    report.set_round(1);
+    report.set_samples(node == "a" ? 4 : 12);
+    report.set_accuracy(accuracy);
+    report.add_sensitivity(0.25);
+    ASSERT_TRUE(m->EvaluationReceived(node, report).ok());
+  }
+  m->Step(late);
+  const RunProgress p = m->Progress();
+  ASSERT_EQ(p.committed_round, 1u) << p.failure;
+  ASSERT_EQ(persisted_.size(), 1u);
+  const RoundRecord& stored = persisted_[0].second;
+  const RoundRecord& kept = p.history[0];
+  EXPECT_EQ(stored.round, 1u);
+  EXPECT_EQ(stored.global_sha256, kept.global_sha256);
+  EXPECT_EQ(stored.dropped, kept.dropped);
+  EXPECT_EQ(stored.dropped.count("c"), 1u);
+  EXPECT_EQ(stored.samples, 40u);
+  EXPECT_DOUBLE_EQ(stored.pooled_accuracy, (4 * 0.5 + 12 * 1.0) / 16);
+  EXPECT_DOUBLE_EQ(stored.duration_seconds, kept.duration_seconds);
+  ASSERT_EQ(stored.evaluations.size(), 2u);
+  EXPECT_EQ(stored.evaluations.at("b").samples(), 12u);
+  EXPECT_DOUBLE_EQ(stored.evaluations.at("a").sensitivity(0), 0.25);
+}
 
 TEST_F(RoundManagerTest, UpdateBrokenOffAfterPartialFoldIsRebuiltFromTheSpool) {
   auto m = Manager(/*spool=*/true);
