@@ -48,9 +48,13 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 
 // Credentials for clients (fl-node, flctl): present our certificate, verify
 // the server's certificate against the CA and its DNS/IP SAN against the
-// host we dial.
+// host we dial. With `coordinator_of` (a consortium name) the server must
+// also present a coordinator certificate of that consortium. That is
+// checked in every TLS handshake, including the reconnections gRPC makes by
+// itself, so no call of the channel (an upload included) ever reaches
+// another server; a refused handshake fails the call with UNAVAILABLE.
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
-    const TlsFiles& files);
+    const TlsFiles& files, const std::string& coordinator_of = "");
 
 // Channel arguments every Tverr client uses (message size for chunking).
 grpc::ChannelArguments DefaultChannelArguments();

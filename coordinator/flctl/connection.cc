@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "common/pki/certificate.h"
 #include "common/tls/credentials.h"
 
 namespace tverr::flctl {
@@ -39,8 +40,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const Args& args) {
     return absl::InvalidArgumentError(
         "no TLS identity: pass --tls_dir (or --cert, --key, --ca) or set TVERR_TLS_DIR");
   }
+  // The server must be a coordinator of the consortium our certificate is
+  // from (checked in every handshake).
+  ASSIGN_OR_RETURN(pki::CertificateInfo own, pki::ReadCertificateFile(files.cert_file));
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> creds,
-                   tls::MakeChannelCredentials(files));
+                   tls::MakeChannelCredentials(files, own.identity.consortium));
   return grpc::CreateCustomChannel(address, creds, tls::DefaultChannelArguments());
 }
 

@@ -334,8 +334,11 @@ absl::Status NodeDaemon::RunSession() {
   const v1::NodeConfig& config = options_.config;
   tls::TlsFiles files{config.tls().cert_file(), config.tls().key_file(), config.tls().ca_file(),
                       "", config.tls().reload_interval_seconds()};
+  // Every connection of the channel must reach a coordinator of our
+  // consortium (checked in the handshake, so also for downloads and uploads
+  // after gRPC reconnects by itself).
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds =
-      tls::MakeChannelCredentials(files);
+      tls::MakeChannelCredentials(files, config.consortium());
   if (!creds.ok()) return creds.status();
   grpc::ChannelArguments args = tls::DefaultChannelArguments();
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 
 #include "common/pki/certificate.h"
@@ -242,6 +243,77 @@ TEST_F(TransportTest, RotatedServerCertificateIsUsedByNewConnectionsWithoutResta
       },
       absl::Seconds(15)))
       << "last seen: " << seen;
+}
+
+// A server at the coordinator's address that is not our coordinator: a real
+// TLS server with the coordinator certificate of another consortium whose
+// CA the node also trusts (a hospital in two consortia keeps both CAs in its
+// bundle). Chain and host name are fine; only role and consortium tell it
+// apart. It counts the calls that reach it.
+class ImpostorNodeService final : public v1::NodeService::Service {
+ public:
+  grpc::Status Join(grpc::ServerContext*, const v1::JoinRequest*, v1::JoinResponse*) override {
+    ++joins;
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "impostor");
+  }
+  std::atomic<int> joins{0};
+};
+
+TEST_F(TransportTest, ClientsRefuseAServerThatIsNotTheirConsortiumsCoordinator) {
+  TestPki baltic(tmp_.Sub("baltic-pki"), "baltic");
+  TlsDir impostor = baltic.Issue(v1::ROLE_COORDINATOR, "coordinator");
+  const std::string bundle = tmp_.Sub("bundle.pem");
+  WriteFileOrDie(bundle, ReadFileOrEmpty(pki_->ca_file()) + ReadFileOrEmpty(baltic.ca_file()));
+  const std::string crls = tmp_.Sub("bundle-crl");
+  std::filesystem::create_directories(crls);
+  for (const std::string& dir : {pki_->crl_dir(), baltic.crl_dir()}) {
+    for (const auto& f : std::filesystem::directory_iterator(dir)) {
+      std::filesystem::copy_file(f.path(), crls + "/" + f.path().filename().string());
+    }
+  }
+  auto creds = tls::MakeServerCredentials({impostor.cert(), impostor.key(), bundle, crls});
+  ASSERT_TRUE(creds.ok()) << creds.status();
+  ImpostorNodeService service;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", *creds, &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  const std::string address = absl::StrCat("localhost:", port);
+
+  TlsDir node = pki_->Issue(v1::ROLE_NODE, "oslo-uh");
+  tls::TlsFiles files{node.cert(), node.key(), bundle, "", 1};
+  auto channel_to = [&](const std::string& target, const std::string& coordinator_of) {
+    auto c = tls::MakeChannelCredentials(files, coordinator_of);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return grpc::CreateCustomChannel(target, *c, UnsharedArgs());
+  };
+
+  // A node's channel (a coordinator of "nordic" expected): refused in the
+  // handshake, before any call reaches the impostor.
+  v1::JoinResponse response;
+  grpc::Status s = Join(channel_to(address, "nordic"), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_NE(s.error_message().find("server presents fl://baltic/coordinator/coordinator, not a "
+                                   "coordinator of consortium 'nordic'"),
+            std::string::npos)
+      << s.error_message();
+  EXPECT_EQ(service.joins, 0);
+
+  // Control: without the expectation the call gets through, so the refusal
+  // above is the role and consortium check.
+  s = Join(channel_to(address, ""), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED) << s.error_message();
+  EXPECT_EQ(service.joins, 1);
+
+  // Our coordinator passes; it is refused where another consortium's is
+  // expected.
+  s = Join(channel_to(target(), "nordic"), &response);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  s = Join(channel_to(target(), "baltic"), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  server->Shutdown();
 }
 
 }  // namespace
