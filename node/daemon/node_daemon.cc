@@ -77,7 +77,8 @@ absl::Status CheckCoordinatorIdentity(const grpc::ClientContext& context,
 
 }  // namespace
 
-NodeDaemon::NodeDaemon(NodeDaemonOptions options) : options_(std::move(options)) {
+NodeDaemon::NodeDaemon(NodeDaemonOptions options)
+    : options_(std::move(options)), queue_(options_.max_queued_tasks) {
   if (!options_.config.state_dir().empty()) {
     absl::StatusOr<std::unique_ptr<ReceiptKeeper>> receipts =
         ReceiptKeeper::Open(options_.config.state_dir() + "/receipts");
@@ -509,15 +510,21 @@ void NodeDaemon::EnqueueRoundTask(v1::Task task) {
                << train.round() << "): this node has stopped taking part: " << why;
     return;
   }
+  const std::string what = absl::StrCat("task ", task.task_id(), " (",
+                                        task.has_train() ? "training" : "evaluation", " of run ",
+                                        train.run_id(), " round ", train.round(), ")");
   absl::MutexLock lock(&mu_);
-  if (queue_.size() >= options_.max_queued_tasks) {
-    LOG(WARNING) << "refusing task " << task.task_id() << " (run " << train.run_id() << " round "
-                 << train.round() << "): " << queue_.size() << " round tasks already waiting";
+  if (absl::Status s = queue_.Push(std::move(task)); !s.ok()) {
+    // A repeat of the work in hand (the coordinator sent it again after a
+    // reconnect or a restart) is not an error: that work goes on.
+    if (absl::IsAlreadyExists(s)) {
+      LOG(INFO) << what << " received again: " << s.message() << "; not queued twice";
+    } else {
+      LOG(WARNING) << "refusing " << what << ": " << s.message();
+    }
     return;
   }
-  LOG(INFO) << "task " << task.task_id() << ": training of run " << train.run_id() << " round "
-            << train.round() << " queued";
-  queue_.push_back(std::move(task));
+  LOG(INFO) << what << " queued";
 }
 
 void NodeDaemon::WorkerLoop() {
@@ -530,14 +537,15 @@ void NodeDaemon::WorkerLoop() {
       };
       mu_.Await(absl::Condition(&ready));
       if (stopping_) return;
-      task = std::move(queue_.front());
-      queue_.pop_front();
+      task = queue_.Take();
     }
     if (task.has_evaluate()) {
       RunEvaluateTask(task);
     } else {
       RunTrainTask(task);
     }
+    absl::MutexLock lock(&mu_);
+    queue_.Done();
   }
 }
 

@@ -26,6 +26,7 @@
 #include "node/daemon/progress_reporter.h"
 #include "common/audit/audit_log.h"
 #include "node/daemon/receipt_keeper.h"
+#include "node/daemon/round_task_queue.h"
 #include "node/daemon/secure_rounds.h"
 #include "node/worker/round_worker.h"
 #include "tverr/v1/common.pb.h"
@@ -122,8 +123,8 @@ class NodeDaemon {
   std::shared_ptr<v1::NodeService::Stub> session_stub_ ABSL_GUARDED_BY(mu_);
   // This node's identity as the coordinator named it at the last join.
   std::string identity_ ABSL_GUARDED_BY(mu_);
-  // Round tasks waiting for the worker, oldest first.
-  std::deque<v1::Task> queue_ ABSL_GUARDED_BY(mu_);
+  // Round tasks waiting for the worker (oldest first) and the one it works on.
+  RoundTaskQueue queue_ ABSL_GUARDED_BY(mu_);
   // Transfers of the task being worked on, for cancelling on Stop().
   PayloadClient* active_transfers_ ABSL_GUARDED_BY(mu_) = nullptr;
 

@@ -1,0 +1,66 @@
+#include "node/daemon/round_task_queue.h"
+
+#include <gtest/gtest.h>
+
+namespace tverr::node {
+namespace {
+
+v1::Task Train(const std::string& id) {
+  v1::Task task;
+  task.set_task_id(id);
+  task.mutable_train()->set_round(1);
+  return task;
+}
+
+TEST(RoundTaskQueue, RunsTasksInOrder) {
+  RoundTaskQueue queue(4);
+  ASSERT_TRUE(queue.Push(Train("t1")).ok());
+  ASSERT_TRUE(queue.Push(Train("t2")).ok());
+  EXPECT_EQ(queue.waiting(), 2u);
+  EXPECT_EQ(queue.Take().task_id(), "t1");
+  queue.Done();
+  EXPECT_EQ(queue.Take().task_id(), "t2");
+  EXPECT_TRUE(queue.empty());
+}
+
+TEST(RoundTaskQueue, RepeatOfWaitingOrRunningTaskIsRefused) {
+  RoundTaskQueue queue(4);
+  ASSERT_TRUE(queue.Push(Train("t1")).ok());
+  absl::Status s = queue.Push(Train("t1"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(s.message(), "task t1 is already waiting");
+  EXPECT_EQ(queue.waiting(), 1u);
+
+  EXPECT_EQ(queue.Take().task_id(), "t1");
+  s = queue.Push(Train("t1"));  // sent again while it is trained
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(s.message(), "task t1 is already in progress");
+  EXPECT_TRUE(queue.empty());
+  // Other tasks are queued meanwhile.
+  EXPECT_TRUE(queue.Push(Train("t2")).ok());
+}
+
+TEST(RoundTaskQueue, RepeatAfterTheTaskIsDoneIsNewWork) {
+  // A retried round sends the same task id again: it must be trained again.
+  RoundTaskQueue queue(4);
+  ASSERT_TRUE(queue.Push(Train("t1")).ok());
+  queue.Take();
+  queue.Done();
+  EXPECT_TRUE(queue.Push(Train("t1")).ok());
+  EXPECT_EQ(queue.Take().task_id(), "t1");
+}
+
+TEST(RoundTaskQueue, FullQueueRefusesMore) {
+  RoundTaskQueue queue(2);
+  ASSERT_TRUE(queue.Push(Train("t1")).ok());
+  ASSERT_TRUE(queue.Push(Train("t2")).ok());
+  absl::Status s = queue.Push(Train("t3"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.message(), "2 round tasks already waiting");
+  // The task in progress does not count against the limit.
+  queue.Take();
+  EXPECT_TRUE(queue.Push(Train("t3")).ok());
+}
+
+}  // namespace
+}  // namespace tverr::node
