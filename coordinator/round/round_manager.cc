@@ -557,21 +557,13 @@ RoundRecord RoundManager::Record(absl::Time now) const {
 void RoundManager::CommitRound(absl::Time now) {
   RoundRecord record = Record(now);
   record.global_sha256 = crypto::ToHex(next_digest_);
-  // The audit record first: a commit the log does not show never happens.
-  if (absl::Status s = Audit(
-          round_audit::AggregateCommitted(run_id_, record.round, crypto::ToHex(global_digest_),
-                                          record.global_sha256, record.contributors,
-                                          record.samples, spec_, record.evaluated,
-                                          record.pooled_accuracy, evaluations_),
-          true);
-      !s.ok()) {
-    optimizer_state_ = optimizer_before_;
-    round_->Fail(absl::StrCat("the audit log cannot record the commit: ", s.message()));
-    return;
-  }
+  // The commit is made durable (the optimizer state next to the model, then
+  // the round row, which refuses a second commit of the same round), then
+  // the audit record; nothing acts on the commit before both. A crash in
+  // between leaves a committed round the log does not show: the coordinator
+  // writes its record when it starts again (commit_reconciler.h), so the
+  // log never shows a round committed twice.
   if (hooks_.persist_commit) {
-    // Durable first: the optimizer state next to the model, then the round
-    // row (which refuses a second commit of the same round).
     std::string optimizer_hex;
     if (!optimizer_state_.m.empty() || !optimizer_state_.v.empty()) {
       absl::StatusOr<std::string> encoded = EncodeServerOptimizerState(optimizer_state_);
@@ -590,6 +582,20 @@ void RoundManager::CommitRound(absl::Time now) {
       round_->Fail(absl::StrCat("cannot record the commit: ", s.message()));
       return;
     }
+  }
+  const absl::Status audited =
+      Audit(round_audit::AggregateCommitted(run_id_, record.round, crypto::ToHex(global_digest_),
+                                            record.global_sha256, record.contributors,
+                                            record.samples, spec_, record.evaluated,
+                                            record.pooled_accuracy, evaluations_),
+            true);
+  if (!audited.ok()) {
+    // Committed but not in the log: no further round until the record is
+    // written, which a restart of the coordinator does.
+    LOG(ERROR) << "round " << record.round << " is committed but the audit log cannot record it ("
+               << audited.message() << "); the run pauses after it: restart the coordinator "
+               << "once the audit log is writable again, then continue the run";
+    pause_requested_ = true;
   }
   global_ = std::move(next_global_);
   global_digest_ = next_digest_;

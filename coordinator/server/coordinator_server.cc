@@ -20,6 +20,7 @@
 #include "common/tls/credentials.h"
 #include "common/transfer/limits.h"
 #include "coordinator/registry/node_registry.h"
+#include "coordinator/round/commit_reconciler.h"
 #include "coordinator/round/round_summary.h"
 #include "coordinator/server/crl_monitor.h"
 #include "coordinator/runs/run_spec.h"
@@ -101,6 +102,15 @@ class CoordinatorServerImpl final : public CoordinatorServer {
     ASSIGN_OR_RETURN(std::unique_ptr<UpdateSpool> spool,
                      UpdateSpool::Open(config.state_dir() + "/spool"));
     rounds_ = std::make_unique<RoundManager>(std::move(hooks), std::move(spool));
+    // A crash between a round's commit and its audit record: the record
+    // first, then the run goes on.
+    ASSIGN_OR_RETURN(std::vector<ReconciledRound> reconciled,
+                     RecordMissingCommits(*runs_, *audit_log_));
+    for (const ReconciledRound& r : reconciled) {
+      LOG(WARNING) << "round " << r.round << " of run " << r.run_id
+                   << " was committed but not in the audit log (the coordinator stopped in "
+                      "between): its AGGREGATE_COMMITTED record was written now";
+    }
     RETURN_IF_ERROR(ResumeRuns());
     node_service_ = std::make_unique<NodeServiceImpl>(node_options, authorizer_.get(),
                                                       registry_.get(), &sessions_,

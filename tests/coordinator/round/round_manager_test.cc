@@ -39,6 +39,10 @@ class RoundManagerTest : public ::testing::Test {
       return absl::StatusOr<crypto::Sha256Digest>(crypto::Sha256(data));
     };
     hooks.audit = [this](v1::AuditRecord record, bool durable) {
+      if (record.event() == v1::AGGREGATE_COMMITTED) {
+        commit_audited_after_persist_ = persisted_.size();
+        if (fail_commit_audit_) return absl::InternalError("disk full");
+      }
       audit_.push_back({record, durable});
       return absl::OkStatus();
     };
@@ -96,7 +100,32 @@ class RoundManagerTest : public ::testing::Test {
   std::map<std::string, std::vector<v1::Task>> tasks_;
   std::vector<std::pair<v1::AuditRecord, bool>> audit_;  // record, durable
   std::vector<std::pair<std::string, RoundRecord>> persisted_;  // run id, record
+  bool fail_commit_audit_ = false;
+  // Commits persisted when the last AGGREGATE_COMMITTED record was written.
+  size_t commit_audited_after_persist_ = 0;
 };
+
+// The round is committed in the store first, then recorded in the audit
+// log. If the log refuses the record, the round stays committed (the store
+// has it; the coordinator records it at its next start) and the run pauses.
+TEST_F(RoundManagerTest, CommitIsPersistedBeforeItsAuditRecordAndPausesWhenTheLogFails) {
+  auto m = Manager(/*spool=*/false);
+  const absl::Time now = absl::Now();
+  ASSERT_TRUE(m->StartRun(std::string(64, 'f'), Spec(), kArtifact, Weights(1), now).ok());
+  fail_commit_audit_ = true;
+  Upload(*m, "a", 10, Weights(0.5f));
+  Upload(*m, "b", 30, Weights(-1));
+  Upload(*m, "c", 20, Weights(0));  // the last update: the round commits
+  m->Step(now);
+  RunProgress p = m->Progress();
+  EXPECT_EQ(p.committed_round, 1u) << p.failure;
+  ASSERT_EQ(persisted_.size(), 1u);
+  EXPECT_EQ(commit_audited_after_persist_, 1u) << "the audit record comes after the commit";
+  m->Step(now);  // no round 2: the run pauses
+  p = m->Progress();
+  EXPECT_EQ(p.state, "paused");
+  EXPECT_EQ(persisted_.size(), 1u);
+}
 
 // What is made durable at the commit is the whole round, as the history
 // keeps it: per-site evaluation, dropped nodes, timings.
