@@ -1,6 +1,7 @@
 #include "coordinator/aggregation/aggregator_factory.h"
 
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -29,35 +30,10 @@ absl::StatusOr<double> Param(const char* name, double value, double default_valu
   return value;
 }
 
-}  // namespace
-
-absl::StatusOr<ServerOptimizerParams> ServerOptimizerParamsFor(
-    const v1::AggregationSpec& spec) {
-  const Spec::Strategy s =
-      spec.strategy() == Spec::STRATEGY_UNSPECIFIED ? Spec::FEDAVG : spec.strategy();
-  ServerOptimizerParams p;
-  switch (s) {
-    case Spec::FEDAVG:
-      p.rule = ServerStepRule::kPlain;
-      break;
-    case Spec::FEDAVGM:
-      p.rule = ServerStepRule::kMomentum;
-      break;
-    case Spec::FEDADAGRAD:
-      p.rule = ServerStepRule::kAdagrad;
-      break;
-    case Spec::FEDADAM:
-      p.rule = ServerStepRule::kAdam;
-      break;
-    case Spec::FEDYOGI:
-      p.rule = ServerStepRule::kYogi;
-      break;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "aggregation.strategy ", Spec::Strategy_IsValid(s) ? Spec::Strategy_Name(s) : "?",
-          " does not work on the sum of the updates"));
-  }
+// The numeric server parameters, checked (the rule is left kPlain).
+absl::StatusOr<ServerOptimizerParams> ServerParams(const Spec& spec) {
   const double inf = HUGE_VAL;
+  ServerOptimizerParams p;
   ASSIGN_OR_RETURN(p.learning_rate, Param("server_learning_rate", spec.server_learning_rate(), 1.0,
                                           0, /*low_open=*/true, inf));
   ASSIGN_OR_RETURN(p.beta1,
@@ -68,51 +44,69 @@ absl::StatusOr<ServerOptimizerParams> ServerOptimizerParamsFor(
   return p;
 }
 
+// The server step of a mean strategy; nullopt for the robust rules (and
+// unknown values).
+std::optional<ServerStepRule> MeanRule(Spec::Strategy s) {
+  switch (s) {
+    case Spec::FEDAVG:
+      return ServerStepRule::kPlain;
+    case Spec::FEDAVGM:
+      return ServerStepRule::kMomentum;
+    case Spec::FEDADAGRAD:
+      return ServerStepRule::kAdagrad;
+    case Spec::FEDADAM:
+      return ServerStepRule::kAdam;
+    case Spec::FEDYOGI:
+      return ServerStepRule::kYogi;
+    default:
+      return std::nullopt;
+  }
+}
+
+// Unspecified means FEDAVG, as in WithDefaults (coordinator/runs).
+Spec::Strategy StrategyOf(const Spec& spec) {
+  return spec.strategy() == Spec::STRATEGY_UNSPECIFIED ? Spec::FEDAVG : spec.strategy();
+}
+
+}  // namespace
+
+absl::StatusOr<ServerOptimizerParams> ServerOptimizerParamsFor(
+    const v1::AggregationSpec& spec) {
+  const Spec::Strategy s = StrategyOf(spec);
+  const std::optional<ServerStepRule> rule = MeanRule(s);
+  if (!rule) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "aggregation.strategy ", Spec::Strategy_IsValid(s) ? Spec::Strategy_Name(s) : "?",
+        " does not work on the sum of the updates"));
+  }
+  ASSIGN_OR_RETURN(ServerOptimizerParams p, ServerParams(spec));
+  p.rule = *rule;
+  return p;
+}
+
 absl::StatusOr<std::unique_ptr<Aggregator>> MakeAggregator(const v1::AggregationSpec& spec,
                                                            ServerOptimizerState* state) {
-  // Unspecified means FEDAVG, as in WithDefaults (coordinator/runs).
-  const Spec::Strategy s =
-      spec.strategy() == Spec::STRATEGY_UNSPECIFIED ? Spec::FEDAVG : spec.strategy();
+  const Spec::Strategy s = StrategyOf(spec);
   if (!Spec::Strategy_IsValid(s)) {
     return absl::InvalidArgumentError(
         absl::StrCat("aggregation.strategy ", static_cast<int>(s), " is unknown"));
   }
   const std::string name = Spec::Strategy_Name(s);
-  const bool optimizer =
-      s == Spec::FEDAVGM || s == Spec::FEDADAGRAD || s == Spec::FEDADAM || s == Spec::FEDYOGI;
-  const double inf = HUGE_VAL;
-
-  ServerOptimizerParams p;
-  ASSIGN_OR_RETURN(p.learning_rate, Param("server_learning_rate", spec.server_learning_rate(), 1.0,
-                                          0, /*low_open=*/true, inf));
-  ASSIGN_OR_RETURN(p.beta1,
-                   Param("server_momentum", spec.server_momentum(), 0.9, 0, /*low_open=*/false, 1));
-  ASSIGN_OR_RETURN(p.beta2,
-                   Param("server_beta2", spec.server_beta2(), 0.99, 0, /*low_open=*/false, 1));
-  ASSIGN_OR_RETURN(p.tau, Param("server_tau", spec.server_tau(), 1e-3, 0, /*low_open=*/true, inf));
+  ASSIGN_OR_RETURN(ServerOptimizerParams p, ServerParams(spec));
   ASSIGN_OR_RETURN(double trim,
                    Param("trim_fraction", spec.trim_fraction(), 0, 0, /*low_open=*/false, 0.5));
-
-  if (optimizer && state == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("strategy ", name, " needs a server optimizer state"));
+  if (const std::optional<ServerStepRule> rule = MeanRule(s)) {
+    p.rule = *rule;
+    if (*rule == ServerStepRule::kPlain) {
+      return std::unique_ptr<Aggregator>(new MeanAggregator(p, nullptr));
+    }
+    if (state == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("strategy ", name, " needs a server optimizer state"));
+    }
+    return std::unique_ptr<Aggregator>(new MeanAggregator(p, state));
   }
   switch (s) {
-    case Spec::FEDAVG:
-      p.rule = ServerStepRule::kPlain;
-      return std::unique_ptr<Aggregator>(new MeanAggregator(p, nullptr));
-    case Spec::FEDAVGM:
-      p.rule = ServerStepRule::kMomentum;
-      return std::unique_ptr<Aggregator>(new MeanAggregator(p, state));
-    case Spec::FEDADAGRAD:
-      p.rule = ServerStepRule::kAdagrad;
-      return std::unique_ptr<Aggregator>(new MeanAggregator(p, state));
-    case Spec::FEDADAM:
-      p.rule = ServerStepRule::kAdam;
-      return std::unique_ptr<Aggregator>(new MeanAggregator(p, state));
-    case Spec::FEDYOGI:
-      p.rule = ServerStepRule::kYogi;
-      return std::unique_ptr<Aggregator>(new MeanAggregator(p, state));
     case Spec::COORDINATE_MEDIAN:
       return std::unique_ptr<Aggregator>(
           new RobustAggregator(RobustAggregator::Rule::kMedian, 0, p.learning_rate));

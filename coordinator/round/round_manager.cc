@@ -848,27 +848,24 @@ void RoundManager::SendReceipts(uint64_t round, const std::vector<std::string>& 
   }
 }
 
-namespace {
-
-absl::Status NotExpected(absl::string_view what, uint64_t round) {
-  return absl::FailedPreconditionError(
-      absl::StrCat("round ", round, " does not take ", what, " now"));
-}
-
-}  // namespace
-
-absl::Status RoundManager::SecAggAdvertised(const std::string& node,
-                                            const v1::SecAggAdvertiseRequest& request) {
-  absl::MutexLock lock(&mu_);
-  if (state_ != "running" || request.run_id() != run_id_ || round_ == nullptr ||
-      request.round() != round_->round() || secure_ == nullptr ||
-      secure_phase_ != SecurePhase::kAdvertise || !secure_expected_.count(node) ||
-      secure_answered_.count(node)) {
-    return NotExpected("advertised keys", request.round());
+absl::Status RoundManager::SecAggMessage(const std::string& node, const std::string& run_id,
+                                         uint64_t round, SecurePhase phase,
+                                         absl::string_view what, bool drop_on_refusal,
+                                         const std::function<absl::Status()>& deliver) {
+  if (state_ != "running" || run_id != run_id_ || round_ == nullptr ||
+      round != round_->round() || secure_ == nullptr || secure_phase_ != phase ||
+      !secure_expected_.count(node) || secure_answered_.count(node)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("round ", round, " does not take ", what, " now"));
   }
   const absl::Time now = absl::Now();
-  if (absl::Status s = secure_->Advertised(node, request); !s.ok()) {
-    DropNode(node, absl::StrCat("keys refused: ", s.message()), now);
+  if (absl::Status s = deliver(); !s.ok()) {
+    if (drop_on_refusal) {
+      DropNode(node, absl::StrCat(what, " refused: ", s.message()), now);
+    } else {
+      LOG(WARNING) << "round " << round << ": " << what << " of " << node
+                   << " refused: " << s.message();
+    }
     secure_lost_.insert(node);
     Advance(now);
     return s;
@@ -876,49 +873,32 @@ absl::Status RoundManager::SecAggAdvertised(const std::string& node,
   secure_answered_.insert(node);
   Advance(now);
   return absl::OkStatus();
+}
+
+absl::Status RoundManager::SecAggAdvertised(const std::string& node,
+                                            const v1::SecAggAdvertiseRequest& request) {
+  absl::MutexLock lock(&mu_);
+  return SecAggMessage(node, request.run_id(), request.round(), SecurePhase::kAdvertise,
+                       "advertised keys", /*drop_on_refusal=*/true,
+                       [&] { return secure_->Advertised(node, request); });
 }
 
 absl::Status RoundManager::SecAggSharesReceived(const std::string& node,
                                                 const v1::SecAggShareKeysRequest& request) {
   absl::MutexLock lock(&mu_);
-  if (state_ != "running" || request.run_id() != run_id_ || round_ == nullptr ||
-      request.round() != round_->round() || secure_ == nullptr ||
-      secure_phase_ != SecurePhase::kShare || !secure_expected_.count(node) ||
-      secure_answered_.count(node)) {
-    return NotExpected("key shares", request.round());
-  }
-  const absl::Time now = absl::Now();
-  if (absl::Status s = secure_->SharesReceived(node, request); !s.ok()) {
-    DropNode(node, absl::StrCat("key shares refused: ", s.message()), now);
-    secure_lost_.insert(node);
-    Advance(now);
-    return s;
-  }
-  secure_answered_.insert(node);
-  Advance(now);
-  return absl::OkStatus();
+  return SecAggMessage(node, request.run_id(), request.round(), SecurePhase::kShare,
+                       "key shares", /*drop_on_refusal=*/true,
+                       [&] { return secure_->SharesReceived(node, request); });
 }
 
+// A refused unmask answer does not drop the node: its update is already in
+// the sum, and it stays a contributor (the others' shares may suffice).
 absl::Status RoundManager::SecAggUnmaskReceived(const std::string& node,
                                                 const v1::SecAggUnmaskRequest& request) {
   absl::MutexLock lock(&mu_);
-  if (state_ != "running" || request.run_id() != run_id_ || round_ == nullptr ||
-      request.round() != round_->round() || secure_ == nullptr ||
-      secure_phase_ != SecurePhase::kUnmask || !secure_expected_.count(node) ||
-      secure_answered_.count(node)) {
-    return NotExpected("unmask shares", request.round());
-  }
-  const absl::Time now = absl::Now();
-  if (absl::Status s = secure_->UnmaskReceived(node, request); !s.ok()) {
-    LOG(WARNING) << "round " << round_->round() << ": unmask shares of " << node
-                 << " refused: " << s.message();
-    secure_lost_.insert(node);
-    Advance(now);
-    return s;
-  }
-  secure_answered_.insert(node);
-  Advance(now);
-  return absl::OkStatus();
+  return SecAggMessage(node, request.run_id(), request.round(), SecurePhase::kUnmask,
+                       "unmask shares", /*drop_on_refusal=*/false,
+                       [&] { return secure_->UnmaskReceived(node, request); });
 }
 
 absl::Status RoundManager::ProgressReceived(const std::string& node,

@@ -268,6 +268,14 @@ class RoundManager {
   std::map<std::string, v1::EvaluationReport> evaluations_ ABSL_GUARDED_BY(mu_);
   // Secure aggregation of the open round (null in plain rounds).
   enum class SecurePhase { kAdvertise, kShare, kInput, kUnmask };
+  // A node's message of secure phase `phase` (`what`, for errors): refused
+  // unless the round waits for it from `node`; `deliver` hands it to the
+  // SecAggServer. A refused message drops the node (or, without
+  // `drop_on_refusal`, only loses its answer); the round then advances.
+  absl::Status SecAggMessage(const std::string& node, const std::string& run_id, uint64_t round,
+                             SecurePhase phase, absl::string_view what, bool drop_on_refusal,
+                             const std::function<absl::Status()>& deliver)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::unique_ptr<SecAggServer> secure_ ABSL_GUARDED_BY(mu_);
   SecurePhase secure_phase_ ABSL_GUARDED_BY(mu_) = SecurePhase::kAdvertise;
   absl::Time secure_deadline_ ABSL_GUARDED_BY(mu_);
