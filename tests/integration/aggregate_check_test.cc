@@ -5,9 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto/sha256.h"
@@ -49,24 +46,10 @@ void AggregateCheckTest::CheckRound(bool secure) {
   ASSERT_TRUE(node::demo::WriteDemoSites(demo).ok());
   const std::string artifact_path = tmp_.Sub("lr.pt");
   ASSERT_TRUE(node::WriteLogisticRegression(artifact_path, 1, 28, 28, 10, 9).ok());
-  std::ifstream in(artifact_path, std::ios::binary);
-  std::stringstream artifact;
-  artifact << in.rdbuf();
+  const std::string artifact = ReadFileOrEmpty(artifact_path);
 
-  v1::RunSpec spec;
-  spec.set_artifact_sha256(crypto::ToHex(crypto::Sha256(artifact.str())));
-  spec.mutable_input()->set_width(28);
-  spec.mutable_input()->set_height(28);
-  spec.mutable_input()->set_channels(1);
-  for (const std::string& l : node::demo::FashionMnistLabels()) spec.add_labels(l);
-  spec.mutable_optimizer()->set_kind(v1::OptimizerSpec::SGD);
-  spec.mutable_optimizer()->set_learning_rate(0.05);
+  v1::RunSpec spec = DemoSpec(artifact, /*rounds=*/1, /*min_nodes=*/3);
   spec.mutable_local()->set_batch_size(16);
-  spec.mutable_local()->set_local_epochs(1);
-  spec.mutable_local()->set_threads(1);
-  spec.mutable_rounds()->set_rounds(1);
-  spec.mutable_rounds()->set_min_nodes(3);
-  spec.mutable_rounds()->set_phase_deadline_seconds(60);
   spec.set_seed(21);
   spec.set_secure_aggregation(secure);
   spec = coordinator::WithDefaults(spec);
@@ -75,25 +58,12 @@ void AggregateCheckTest::CheckRound(bool secure) {
   ASSERT_TRUE(reference.ok());
   const tensor::TensorList initial = *(*reference)->Weights();
 
-  std::vector<std::unique_ptr<node::NodeDaemon>> daemons;
-  std::vector<std::thread> threads;
-  for (const std::string& site : demo.sites) {
-    daemons.push_back(TrainingDaemon(site, demo.out_dir, run_id));
-  }
-  for (auto& d : daemons) threads.emplace_back([&d] { d->Run(); });
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        for (auto& d : daemons) {
-          if (!d->connected()) return false;
-        }
-        return true;
-      },
-      absl::Seconds(30)));
-  ASSERT_TRUE(server_->StartRun(spec, artifact.str(), initial).ok());
+  DaemonGroup daemons;
+  ASSERT_NO_FATAL_FAILURE(StartTrainingDaemons(daemons, demo.sites, demo.out_dir, run_id));
+  ASSERT_TRUE(server_->StartRun(spec, artifact, initial).ok());
   const bool ended =
       WaitFor([&] { return server_->Progress().state != "running"; }, absl::Seconds(120));
-  for (auto& d : daemons) d->Stop();
-  for (auto& t : threads) t.join();
+  daemons.Stop();
   ASSERT_TRUE(ended);
   ASSERT_EQ(server_->Progress().state, "completed") << server_->Progress().failure;
   const tensor::TensorList committed = server_->GlobalModel();

@@ -33,21 +33,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::vector<std::string> Lines(const std::string& path) {
-  std::vector<std::string> out;
-  for (absl::string_view l : absl::StrSplit(ReadAll(path), '\n')) {
-    if (!l.empty()) out.emplace_back(l);
-  }
-  return out;
-}
-
 class AuditTrailTest : public FederationFixture {
  protected:
   void SetUp() override {
@@ -58,24 +43,11 @@ class AuditTrailTest : public FederationFixture {
     ASSERT_TRUE(node::demo::WriteDemoSites(demo_).ok());
     artifact_path_ = tmp_.Sub("lr.pt");
     ASSERT_TRUE(node::WriteLogisticRegression(artifact_path_, 1, 28, 28, 10, 3).ok());
-    artifact_ = ReadAll(artifact_path_);
+    artifact_ = ReadFileOrEmpty(artifact_path_);
   }
 
   v1::RunSpec Spec(uint32_t rounds, uint64_t seed) {
-    v1::RunSpec spec;
-    spec.set_artifact_sha256(crypto::ToHex(crypto::Sha256(artifact_)));
-    spec.mutable_input()->set_width(28);
-    spec.mutable_input()->set_height(28);
-    spec.mutable_input()->set_channels(1);
-    for (const std::string& l : node::demo::FashionMnistLabels()) spec.add_labels(l);
-    spec.mutable_optimizer()->set_kind(v1::OptimizerSpec::SGD);
-    spec.mutable_optimizer()->set_learning_rate(0.05);
-    spec.mutable_local()->set_batch_size(32);
-    spec.mutable_local()->set_local_epochs(1);
-    spec.mutable_local()->set_threads(1);
-    spec.mutable_rounds()->set_rounds(rounds);
-    spec.mutable_rounds()->set_min_nodes(3);
-    spec.mutable_rounds()->set_phase_deadline_seconds(60);
+    v1::RunSpec spec = DemoSpec(artifact_, rounds, /*min_nodes=*/3);
     spec.set_seed(seed);
     return coordinator::WithDefaults(spec);
   }
@@ -87,27 +59,10 @@ class AuditTrailTest : public FederationFixture {
   }
 
   void StartDaemons(const std::vector<std::string>& run_ids) {
-    for (const std::string& site : demo_.sites) {
-      auto daemon = TrainingDaemon(site, demo_.out_dir, run_ids[0]);
-      daemons_.push_back(std::move(daemon));
-    }
-    for (auto& d : daemons_) threads_.emplace_back([&d] { d->Run(); });
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          for (auto& d : daemons_) {
-            if (!d->connected()) return false;
-          }
-          return true;
-        },
-        absl::Seconds(30)));
+    StartTrainingDaemons(daemons_, demo_.sites, demo_.out_dir, run_ids[0]);
   }
 
-  void StopDaemons() {
-    for (auto& d : daemons_) d->Stop();
-    for (auto& t : threads_) t.join();
-    daemons_.clear();
-    threads_.clear();
-  }
+  void StopDaemons() { daemons_.Stop(); }
 
   coordinator::RunProgress RunToEnd(const v1::RunSpec& spec) {
     EXPECT_TRUE(server_->StartRun(spec, artifact_, Initial(spec)).ok());
@@ -118,14 +73,13 @@ class AuditTrailTest : public FederationFixture {
 
   std::string AuditDir() const { return tmp_.Sub("coordinator-state") + "/audit"; }
   std::string PublicKey() const {
-    return ReadAll(tmp_.Sub("coordinator-state") + "/audit-key.pub.pem");
+    return ReadFileOrEmpty(tmp_.Sub("coordinator-state") + "/audit-key.pub.pem");
   }
 
   node::demo::DemoOptions demo_;
   std::string artifact_path_;
   std::string artifact_;
-  std::vector<std::unique_ptr<node::NodeDaemon>> daemons_;
-  std::vector<std::thread> threads_;
+  DaemonGroup daemons_;
 };
 
 TEST_F(AuditTrailTest, TrainingRunLogVerifiesAndNodesKeepTheirReceipts) {
@@ -136,7 +90,7 @@ TEST_F(AuditTrailTest, TrainingRunLogVerifiesAndNodesKeepTheirReceipts) {
   ASSERT_TRUE(WaitFor(
       [&] {
         for (const std::string& site : demo_.sites) {
-          if (Lines(tmp_.Sub(site + "-state") + "/receipts/receipts.jsonl").size() < 2) {
+          if (ReadLines(tmp_.Sub(site + "-state") + "/receipts/receipts.jsonl").size() < 2) {
             return false;
           }
         }
@@ -167,7 +121,7 @@ TEST_F(AuditTrailTest, TrainingRunLogVerifiesAndNodesKeepTheirReceipts) {
   // earlier, signed by the coordinator's audit key.
   for (const std::string& site : demo_.sites) {
     const std::vector<std::string> receipts =
-        Lines(tmp_.Sub(site + "-state") + "/receipts/receipts.jsonl");
+        ReadLines(tmp_.Sub(site + "-state") + "/receipts/receipts.jsonl");
     ASSERT_EQ(receipts.size(), 2u) << site;
     v1::AuditTreeHead first, second;
     ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(receipts[0], &first).ok());
@@ -181,7 +135,7 @@ TEST_F(AuditTrailTest, TrainingRunLogVerifiesAndNodesKeepTheirReceipts) {
     // receipts it checked; identifiers, counts and hashes only.
     std::map<v1::AuditEvent, int> local;
     uint64_t sequence = 0;
-    for (const std::string& line : Lines(tmp_.Sub(site + "-state") + "/audit/records.jsonl")) {
+    for (const std::string& line : ReadLines(tmp_.Sub(site + "-state") + "/audit/records.jsonl")) {
       absl::StatusOr<v1::AuditRecord> r = audit::ParseCanonicalRecord(line);
       ASSERT_TRUE(r.ok()) << site << ": " << r.status();
       EXPECT_EQ(r->sequence(), sequence++);
@@ -205,24 +159,14 @@ TEST_F(AuditTrailTest, NodesCatchACoordinatorThatRewritesAnEarlierRecord) {
   const v1::RunSpec first = Spec(1, 7);
   const v1::RunSpec second = Spec(1, 8);
   // The nodes approve both runs.
-  for (const std::string& site : demo_.sites) {
-    daemons_.push_back(
-        TrainingDaemon(site, demo_.out_dir, *coordinator::RunId(first), *coordinator::RunId(second)));
-  }
-  for (auto& d : daemons_) threads_.emplace_back([&d] { d->Run(); });
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        for (auto& d : daemons_) {
-          if (!d->connected()) return false;
-        }
-        return true;
-      },
-      absl::Seconds(30)));
+  ASSERT_NO_FATAL_FAILURE(StartTrainingDaemons(daemons_, demo_.sites, demo_.out_dir,
+                                               *coordinator::RunId(first),
+                                               *coordinator::RunId(second)));
   ASSERT_EQ(RunToEnd(first).state, "completed");
   ASSERT_TRUE(WaitFor(
       [&] {
         for (const std::string& site : demo_.sites) {
-          if (Lines(tmp_.Sub(site + "-state") + "/receipts/receipts.jsonl").empty()) return false;
+          if (ReadLines(tmp_.Sub(site + "-state") + "/receipts/receipts.jsonl").empty()) return false;
         }
         return true;
       },
@@ -234,7 +178,7 @@ TEST_F(AuditTrailTest, NodesCatchACoordinatorThatRewritesAnEarlierRecord) {
   const int port = server_->port();
   server_->Shutdown();
   server_.reset();
-  std::vector<std::string> records = Lines(AuditDir() + "/records.jsonl");
+  std::vector<std::string> records = ReadLines(AuditDir() + "/records.jsonl");
   ASSERT_GT(records.size(), 5u);
   std::vector<audit::Hash> leaves;
   for (size_t i = 0; i < records.size(); ++i) {
@@ -247,7 +191,7 @@ TEST_F(AuditTrailTest, NodesCatchACoordinatorThatRewritesAnEarlierRecord) {
   }
   auto key = audit::AuditKey::Load(tmp_.Sub("coordinator-state") + "/audit-key.pem");
   ASSERT_TRUE(key.ok());
-  std::vector<std::string> heads = Lines(AuditDir() + "/tree-heads.jsonl");
+  std::vector<std::string> heads = ReadLines(AuditDir() + "/tree-heads.jsonl");
   for (std::string& line : heads) {
     absl::StatusOr<v1::AuditTreeHead> head = audit::ParseCanonicalTreeHead(line);
     ASSERT_TRUE(head.ok());
@@ -266,14 +210,7 @@ TEST_F(AuditTrailTest, NodesCatchACoordinatorThatRewritesAnEarlierRecord) {
   EXPECT_TRUE(verdict->ok) << verdict->message;
 
   StartCoordinator(coordinator_tls_, port);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        for (auto& d : daemons_) {
-          if (!d->connected()) return false;
-        }
-        return true;
-      },
-      absl::Seconds(30)));
+  ASSERT_TRUE(daemons_.WaitConnected());
   const coordinator::RunProgress p = RunToEnd(second);
   EXPECT_EQ(p.state, "completed") << p.failure;
   // After round 1 of the second run, each node checks its new receipt
@@ -281,18 +218,20 @@ TEST_F(AuditTrailTest, NodesCatchACoordinatorThatRewritesAnEarlierRecord) {
   // extend it.
   ASSERT_TRUE(WaitFor(
       [&] {
-        for (auto& d : daemons_) {
+        for (auto& d : daemons_.daemons()) {
           if (d->halted().empty()) return false;
         }
         return true;
       },
       absl::Seconds(20)));
-  for (auto& d : daemons_) EXPECT_THAT(d->halted(), HasSubstr("history was rewritten"));
+  for (auto& d : daemons_.daemons()) {
+    EXPECT_THAT(d->halted(), HasSubstr("history was rewritten"));
+  }
   StopDaemons();
   // Each hospital's own log says so too.
   for (const std::string& site : demo_.sites) {
     const std::vector<std::string> lines =
-        Lines(tmp_.Sub(site + "-state") + "/audit/records.jsonl");
+        ReadLines(tmp_.Sub(site + "-state") + "/audit/records.jsonl");
     ASSERT_FALSE(lines.empty());
     absl::StatusOr<v1::AuditRecord> last = audit::ParseCanonicalRecord(lines.back());
     ASSERT_TRUE(last.ok());

@@ -6,13 +6,56 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common/crypto/sha256.h"
 #include "node/daemon/node_config.h"
 #include "node/daemon/node_daemon.h"
+#include "node/data/demo/demo_dataset.h"
 #include "tests/integration/coordinator_fixture.h"
+#include "tests/support/subprocess.h"
 
 namespace tverr::testing {
+
+// Node daemons, each running on a thread of its own. Stop() (or the
+// destructor) stops and joins them all.
+class DaemonGroup {
+ public:
+  DaemonGroup() = default;
+  DaemonGroup(const DaemonGroup&) = delete;
+  DaemonGroup& operator=(const DaemonGroup&) = delete;
+  ~DaemonGroup() { Stop(); }
+
+  // Starts `daemon` on a thread of its own.
+  void Start(std::unique_ptr<node::NodeDaemon> daemon) {
+    node::NodeDaemon* d = daemon.get();
+    daemons_.push_back(std::move(daemon));
+    threads_.emplace_back([d] { d->Run(); });
+  }
+  // Waits until every daemon is connected to the coordinator.
+  bool WaitConnected(absl::Duration timeout = absl::Seconds(30)) const {
+    return WaitFor(
+        [&] {
+          for (const auto& d : daemons_) {
+            if (!d->connected()) return false;
+          }
+          return true;
+        },
+        timeout);
+  }
+  const std::vector<std::unique_ptr<node::NodeDaemon>>& daemons() const { return daemons_; }
+  void Stop() {
+    for (auto& d : daemons_) d->Stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    daemons_.clear();
+  }
+
+ private:
+  std::vector<std::unique_ptr<node::NodeDaemon>> daemons_;
+  std::vector<std::thread> threads_;
+};
 
 class FederationFixture : public CoordinatorFixture {
  protected:
@@ -48,6 +91,39 @@ class FederationFixture : public CoordinatorFixture {
     options.worker.work_dir = finished->state_dir() + "/work";
     options.worker.cpu_cores = 1;
     return std::make_unique<node::NodeDaemon>(options);
+  }
+
+  // Starts a training daemon per site (see TrainingDaemon) into `group` and
+  // waits until all are connected.
+  void StartTrainingDaemons(DaemonGroup& group, const std::vector<std::string>& sites,
+                            const std::string& data_root, const std::string& run_id,
+                            const std::string& also_approved = "") {
+    for (const std::string& site : sites) {
+      group.Start(TrainingDaemon(site, data_root, run_id, also_approved));
+    }
+    ASSERT_TRUE(group.WaitConnected()) << "the nodes did not all connect";
+  }
+
+  // The run spec the federation tests share, before WithDefaults: the
+  // artifact's hash, 28x28x1 input with the Fashion-MNIST labels, SGD at
+  // 0.05, batch 32, one local epoch on one thread, `rounds` rounds, at
+  // least `min_nodes` nodes, 60 s per phase. Tests change what they test.
+  static v1::RunSpec DemoSpec(const std::string& artifact, uint32_t rounds, uint32_t min_nodes) {
+    v1::RunSpec spec;
+    spec.set_artifact_sha256(crypto::ToHex(crypto::Sha256(artifact)));
+    spec.mutable_input()->set_width(28);
+    spec.mutable_input()->set_height(28);
+    spec.mutable_input()->set_channels(1);
+    for (const std::string& l : node::demo::FashionMnistLabels()) spec.add_labels(l);
+    spec.mutable_optimizer()->set_kind(v1::OptimizerSpec::SGD);
+    spec.mutable_optimizer()->set_learning_rate(0.05);
+    spec.mutable_local()->set_batch_size(32);
+    spec.mutable_local()->set_local_epochs(1);
+    spec.mutable_local()->set_threads(1);
+    spec.mutable_rounds()->set_rounds(rounds);
+    spec.mutable_rounds()->set_min_nodes(min_nodes);
+    spec.mutable_rounds()->set_phase_deadline_seconds(60);
+    return spec;
   }
 
   // A real node makes a random patient-key secret on first use, and the

@@ -33,13 +33,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // A participant driven by hand with a real SecAggClient: it advertises and
 // shares its keys, takes in its peers' shares, then closes its task stream
 // (a hospital that goes away after the key exchange).
@@ -53,9 +46,9 @@ class LeavingNode {
     v1::JoinResponse joined;
     EXPECT_TRUE(stub_->Join(&ctx, join, &joined).ok());
     options_.node = joined.identity();
-    options_.certificate_pem = ReadAll(tls.cert());
-    options_.private_key_pem = ReadAll(tls.key());
-    options_.ca_pem = ReadAll(tls.ca());
+    options_.certificate_pem = ReadFileOrEmpty(tls.cert());
+    options_.private_key_pem = ReadFileOrEmpty(tls.key());
+    options_.ca_pem = ReadFileOrEmpty(tls.ca());
     v1::TaskStreamRequest open;
     open.set_session_id(joined.session_id());
     reader_ = stub_->OpenTaskStream(&stream_ctx_, open);
@@ -117,12 +110,12 @@ class SecureRoundTest : public FederationFixture {
     ASSERT_TRUE(node::demo::WriteDemoSites(demo_).ok());
     artifact_path_ = tmp_.Sub("cnn.pt");
     ASSERT_TRUE(node::WriteSmallCnn(artifact_path_, 1, 28, 28, 10, 5).ok());
-    artifact_ = ReadAll(artifact_path_);
+    artifact_ = ReadFileOrEmpty(artifact_path_);
   }
 
   v1::RunSpec Spec(bool secure, uint32_t rounds, uint32_t min_nodes,
                    v1::AggregationSpec::Strategy strategy = v1::AggregationSpec::FEDAVG) {
-    v1::RunSpec spec;
+    v1::RunSpec spec = DemoSpec(artifact_, rounds, min_nodes);
     spec.mutable_aggregation()->set_strategy(strategy);
     // Adam's step is sign-like: a server learning rate of 1 overshoots; in
     // three rounds on 475 examples 0.03 trains as far as FedAvg does (0.01,
@@ -131,20 +124,7 @@ class SecureRoundTest : public FederationFixture {
     if (strategy == v1::AggregationSpec::FEDADAM) {
       spec.mutable_aggregation()->set_server_learning_rate(0.03);
     }
-    spec.set_artifact_sha256(crypto::ToHex(crypto::Sha256(artifact_)));
-    spec.mutable_input()->set_width(28);
-    spec.mutable_input()->set_height(28);
-    spec.mutable_input()->set_channels(1);
-    for (const std::string& l : node::demo::FashionMnistLabels()) spec.add_labels(l);
-    spec.mutable_optimizer()->set_kind(v1::OptimizerSpec::SGD);
-    spec.mutable_optimizer()->set_learning_rate(0.05);
     spec.mutable_optimizer()->set_momentum(0.9);
-    spec.mutable_local()->set_batch_size(32);
-    spec.mutable_local()->set_local_epochs(1);
-    spec.mutable_local()->set_threads(1);
-    spec.mutable_rounds()->set_rounds(rounds);
-    spec.mutable_rounds()->set_min_nodes(min_nodes);
-    spec.mutable_rounds()->set_phase_deadline_seconds(60);
     spec.mutable_rounds()->set_evaluate_every(1);
     spec.set_seed(11);
     spec.set_secure_aggregation(secure);
@@ -161,26 +141,13 @@ class SecureRoundTest : public FederationFixture {
 
   // Runs `spec` with the three hospitals' daemons to its end.
   coordinator::RunProgress Run(const v1::RunSpec& spec, const std::vector<std::string>& run_ids) {
-    std::vector<std::unique_ptr<node::NodeDaemon>> daemons;
-    std::vector<std::thread> threads;
-    for (const std::string& site : demo_.sites) {
-      daemons.push_back(TrainingDaemon(site, demo_.out_dir, run_ids[0]));
-    }
-    for (auto& d : daemons) threads.emplace_back([&d] { d->Run(); });
-    EXPECT_TRUE(WaitFor(
-        [&] {
-          for (auto& d : daemons) {
-            if (!d->connected()) return false;
-          }
-          return true;
-        },
-        absl::Seconds(30)));
+    DaemonGroup daemons;
+    StartTrainingDaemons(daemons, demo_.sites, demo_.out_dir, run_ids[0]);
     EXPECT_TRUE(server_->StartRun(spec, artifact_, Initial(spec)).ok());
     EXPECT_TRUE(
         WaitFor([&] { return server_->Progress().state != "running"; }, absl::Seconds(180)));
     coordinator::RunProgress p = server_->Progress();
-    for (auto& d : daemons) d->Stop();
-    for (auto& t : threads) t.join();
+    daemons.Stop();
     return p;
   }
 

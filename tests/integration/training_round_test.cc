@@ -35,25 +35,11 @@ TEST_F(TrainingRoundTest, ThreeHospitalsTrainTwoRoundsOverMutualTls) {
   ASSERT_TRUE(node::demo::WriteDemoSites(demo).ok());
   const std::string artifact_path = tmp_.Sub("cnn.pt");
   ASSERT_TRUE(node::WriteSmallCnn(artifact_path, 1, 28, 28, 10, 5).ok());
-  std::ifstream in(artifact_path, std::ios::binary);
-  std::stringstream artifact;
-  artifact << in.rdbuf();
+  const std::string artifact = ReadFileOrEmpty(artifact_path);
 
-  v1::RunSpec spec;
+  v1::RunSpec spec = DemoSpec(artifact, /*rounds=*/2, /*min_nodes=*/3);
   spec.set_name("demo-cnn");
-  spec.set_artifact_sha256(crypto::ToHex(crypto::Sha256(artifact.str())));
-  spec.mutable_input()->set_width(28);
-  spec.mutable_input()->set_height(28);
-  spec.mutable_input()->set_channels(1);
-  for (const std::string& l : node::demo::FashionMnistLabels()) spec.add_labels(l);
-  spec.mutable_optimizer()->set_kind(v1::OptimizerSpec::SGD);
-  spec.mutable_optimizer()->set_learning_rate(0.05);
   spec.mutable_optimizer()->set_momentum(0.9);
-  spec.mutable_local()->set_batch_size(32);
-  spec.mutable_local()->set_local_epochs(1);
-  spec.mutable_local()->set_threads(1);
-  spec.mutable_rounds()->set_rounds(2);
-  spec.mutable_rounds()->set_min_nodes(3);
   spec.mutable_rounds()->set_phase_deadline_seconds(120);
   spec.mutable_rounds()->set_evaluate_every(1);
   spec.mutable_splits()->set_train(0.8);
@@ -68,22 +54,10 @@ TEST_F(TrainingRoundTest, ThreeHospitalsTrainTwoRoundsOverMutualTls) {
   ASSERT_TRUE(reference.ok()) << reference.status();
   const tensor::TensorList initial = *(*reference)->Weights();
 
-  std::vector<std::unique_ptr<node::NodeDaemon>> daemons;
-  std::vector<std::thread> threads;
-  for (const std::string& site : demo.sites) {
-    daemons.push_back(TrainingDaemon(site, demo.out_dir, *run_id));
-  }
-  for (auto& d : daemons) threads.emplace_back([&d] { d->Run(); });
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        for (auto& d : daemons) {
-          if (!d->connected()) return false;
-        }
-        return true;
-      },
-      absl::Seconds(30)));
+  DaemonGroup daemons;
+  ASSERT_NO_FATAL_FAILURE(StartTrainingDaemons(daemons, demo.sites, demo.out_dir, *run_id));
 
-  ASSERT_TRUE(server_->StartRun(spec, artifact.str(), initial).ok());
+  ASSERT_TRUE(server_->StartRun(spec, artifact, initial).ok());
   // What researchers see while the round runs: the nodes' training steps
   // as they report them (sent at once when a node starts training).
   uint64_t steps_seen = 0;
@@ -101,8 +75,7 @@ TEST_F(TrainingRoundTest, ThreeHospitalsTrainTwoRoundsOverMutualTls) {
       },
       absl::Seconds(240));
   coordinator::RunProgress progress = server_->Progress();
-  for (auto& d : daemons) d->Stop();
-  for (auto& t : threads) t.join();
+  daemons.Stop();
   ASSERT_TRUE(done) << "run still " << progress.state << " at round " << progress.committed_round;
   ASSERT_EQ(progress.state, "completed") << progress.failure;
   ASSERT_EQ(progress.history.size(), 2u);

@@ -30,6 +30,15 @@ std::string ReadFileOrEmpty(const std::string& path) {
   return ss.str();
 }
 
+std::vector<std::string> ReadLines(const std::string& path) {
+  std::vector<std::string> out;
+  std::istringstream in(ReadFileOrEmpty(path));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
 void WriteFileOrDie(const std::string& path, const std::string& contents) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << contents;

@@ -3,6 +3,7 @@
 #define TVERR_TESTS_SUPPORT_TEMP_DIR_H_
 
 #include <string>
+#include <vector>
 
 namespace tverr::testing {
 
@@ -22,6 +23,8 @@ class TempDir {
 
 // Reads a whole file ("" if missing).
 std::string ReadFileOrEmpty(const std::string& path);
+// The file's non-empty lines, without their newlines (none if missing).
+std::vector<std::string> ReadLines(const std::string& path);
 // Writes a whole file; aborts the test on failure.
 void WriteFileOrDie(const std::string& path, const std::string& contents);
 

@@ -57,40 +57,39 @@ std::vector<Update> RandomUpdates(int n, uint32_t seed) {
   return updates;
 }
 
-// The weighted mean as the aggregator specifies it (mean_aggregator.h):
-// S = Σ float(w) · Δ in float, nodes in the given order, then
-// global + η S / Σ w in double and one rounding to float.
-TensorList FoldedMean(const TensorList& global, const std::vector<Update>& updates,
-                      double learning_rate = 1.0) {
+// global + η Σ w Δ / Σ w with the sum kept in `Sum`, nodes in the given
+// order, one rounding to float at the end.
+template <typename Sum>
+TensorList MeanWithSumIn(const TensorList& global, const std::vector<Update>& updates,
+                         double learning_rate) {
   double total = 0;
   for (const Update& u : updates) total += u.weight;
   TensorList out = global;
   for (size_t t = 0; t < out.size(); ++t) {
     for (size_t i = 0; i < out[t].values.size(); ++i) {
-      float sum = 0;
-      for (const Update& u : updates) sum += static_cast<float>(u.weight) * u.delta[t].values[i];
-      out[t].values[i] = static_cast<float>(global[t].values[i] +
-                                            learning_rate * (static_cast<double>(sum) / total));
+      Sum sum = 0;
+      for (const Update& u : updates) {
+        sum += static_cast<Sum>(u.weight) * static_cast<Sum>(u.delta[t].values[i]);
+      }
+      out[t].values[i] = static_cast<float>(
+          global[t].values[i] + learning_rate * (static_cast<double>(sum) / total));
     }
   }
   return out;
+}
+
+// The weighted mean as the aggregator specifies it (mean_aggregator.h):
+// S = Σ float(w) · Δ in float, in the updates' order.
+TensorList FoldedMean(const TensorList& global, const std::vector<Update>& updates,
+                      double learning_rate = 1.0) {
+  return MeanWithSumIn<float>(global, updates, learning_rate);
 }
 
 // The weighted mean with the sum in double, nearly exact: the reference the
 // float sum is measured against.
 TensorList WeightedMean(const TensorList& global, const std::vector<Update>& updates,
                         double learning_rate = 1.0) {
-  double total = 0;
-  for (const Update& u : updates) total += u.weight;
-  TensorList out = global;
-  for (size_t t = 0; t < out.size(); ++t) {
-    for (size_t i = 0; i < out[t].values.size(); ++i) {
-      double sum = 0;
-      for (const Update& u : updates) sum += u.weight * static_cast<double>(u.delta[t].values[i]);
-      out[t].values[i] = static_cast<float>(global[t].values[i] + learning_rate * (sum / total));
-    }
-  }
-  return out;
+  return MeanWithSumIn<double>(global, updates, learning_rate);
 }
 
 void ExpectNear(const TensorList& actual, const TensorList& expected, double rel) {

@@ -81,18 +81,30 @@ TEST(RunStore, RoundsCommitInOrderAndNeverTwiceAndSurviveReopen) {
 
 // Rounds committed by a coordinator from before the round summaries: the
 // figures in the rounds table's columns come back.
+// A store on a fresh database, and the database for writing rows by hand.
+struct OpenedStore {
+  std::shared_ptr<store::SqliteDb> db;
+  std::unique_ptr<RunStore> runs;
+};
+
+OpenedStore OpenStore(const testing::TempDir& tmp) {
+  auto db = store::SqliteDb::Open(tmp.Sub("c.db"));
+  EXPECT_TRUE(db.ok()) << db.status();
+  OpenedStore s{std::move(*db), nullptr};
+  auto runs = RunStore::Open(s.db);
+  EXPECT_TRUE(runs.ok()) << runs.status();
+  s.runs = std::move(*runs);
+  return s;
+}
+
 TEST(RunStore, RoundsWithoutSummaryComeBackFromTheColumns) {
   testing::TempDir tmp;
-  auto db = store::SqliteDb::Open(tmp.Sub("c.db"));
-  ASSERT_TRUE(db.ok());
-  std::shared_ptr<store::SqliteDb> shared = std::move(*db);
-  auto runs = RunStore::Open(shared);
-  ASSERT_TRUE(runs.ok());
+  auto [shared, runs] = OpenStore(tmp);
   ASSERT_TRUE(shared
                   ->Exec("INSERT INTO rounds VALUES ('r1', 1, 'fl://c/node/a,fl://c/node/b', 30, "
                          "'0.25', 'g1', 1, '0.5', 20);")
                   .ok());
-  auto rounds = (*runs)->Rounds("r1");
+  auto rounds = runs->Rounds("r1");
   ASSERT_TRUE(rounds.ok()) << rounds.status();
   ASSERT_EQ(rounds->size(), 1u);
   const v1::RoundSummary& r = (*rounds)[0];
@@ -109,16 +121,12 @@ TEST(RunStore, RoundsWithoutSummaryComeBackFromTheColumns) {
 
 TEST(RunStore, DamagedSummaryIsDataLoss) {
   testing::TempDir tmp;
-  auto db = store::SqliteDb::Open(tmp.Sub("c.db"));
-  ASSERT_TRUE(db.ok());
-  std::shared_ptr<store::SqliteDb> shared = std::move(*db);
-  auto runs = RunStore::Open(shared);
-  ASSERT_TRUE(runs.ok());
+  auto [shared, runs] = OpenStore(tmp);
   ASSERT_TRUE(shared
                   ->Exec("INSERT INTO rounds VALUES ('r1', 1, '', 30, '0.25', 'g1', 0, '0', 0);"
                          "INSERT INTO round_summaries VALUES ('r1', 1, x'ffffffff');")
                   .ok());
-  auto rounds = (*runs)->Rounds("r1");
+  auto rounds = runs->Rounds("r1");
   EXPECT_EQ(rounds.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(rounds.status().message()),
               ::testing::HasSubstr("summary of round 1 of run r1 is damaged"));
