@@ -20,19 +20,6 @@
 
 namespace tverr::pki::internal {
 
-absl::Status OpenSslError(absl::StatusCode code, absl::string_view what) {
-  unsigned long err = ERR_peek_last_error();
-  ERR_clear_error();
-  if (err == 0) return absl::Status(code, what);
-  char buf[256];
-  ERR_error_string_n(err, buf, sizeof(buf));
-  return absl::Status(code, absl::StrCat(what, ": ", buf));
-}
-
-absl::Status Internal(absl::string_view what) {
-  return OpenSslError(absl::StatusCode::kInternal, what);
-}
-
 absl::Status PosixError(int err, absl::string_view what) {
   if (err == 0) return absl::InternalError(what);
   return absl::ErrnoToStatus(err, what);

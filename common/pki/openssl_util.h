@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/crypto/openssl_error.h"
 #include "common/pki/identity.h"
 
 namespace tverr::pki::internal {
@@ -65,11 +66,14 @@ using X509RevokedPtr = std::unique_ptr<X509_REVOKED, OpenSslFree<X509_REVOKED_fr
 // ---- Errors ----
 
 // `what` plus OpenSSL's reason for the most recent failure, with `code`;
-// clears the error queue so a later call does not report a stale error.
-absl::Status OpenSslError(absl::StatusCode code, absl::string_view what);
+// clears the error queue so a later call does not report a stale error
+// (common/crypto/openssl_error.h).
+using crypto::internal::OpenSslError;
 
 // OpenSslError with INTERNAL: for failures that are not the input's fault.
-absl::Status Internal(absl::string_view what);
+inline absl::Status Internal(absl::string_view what) {
+  return crypto::internal::OpenSslInternal(what);
+}
 
 // absl::ErrnoToStatus, but never OK: `err` 0 still yields INTERNAL.
 absl::Status PosixError(int err, absl::string_view what);
