@@ -64,6 +64,7 @@ class CoordinatorServerImpl final : public CoordinatorServer {
     NodeServiceOptions node_options;
     node_options.heartbeat_interval_seconds = config.heartbeat_interval_seconds();
     node_options.max_transfer_bytes = config.max_transfer_bytes();
+    node_options.accept_unbound_uploads = config.accept_unbound_uploads();
     node_options.keepalive_interval = absl::Seconds(config.heartbeat_interval_seconds());
     node_options.max_silence = 3 * absl::Seconds(config.heartbeat_interval_seconds());
     node_options.audit = audit;

@@ -176,6 +176,12 @@ grpc::Status NodeServiceImpl::Upload(grpc::ServerContext* context,
         }
         update = std::move(*opened);
       } else {
+        if (!options_.accept_unbound_uploads) {
+          LOG(WARNING) << "upload from " << identity << " refused: it names no run";
+          return ToGrpcStatus(absl::FailedPreconditionError(
+              "an upload must be an update for a run's round in progress (its header names "
+              "the run and round); this coordinator stores no other uploads"));
+        }
         absl::StatusOr<std::unique_ptr<store::BlobWriter>> writer =
             payloads_->uploads().NewWriter();
         if (!writer.ok()) {

@@ -22,6 +22,9 @@ struct NodeServiceOptions {
   uint32_t heartbeat_interval_seconds = 10;
   // Largest upload accepted. Default: 2 GiB.
   uint64_t max_transfer_bytes = uint64_t{2} << 30;
+  // Store uploads that name no run (CoordinatorConfig.accept_unbound_uploads);
+  // otherwise they are refused. Default: false.
+  bool accept_unbound_uploads = false;
   // How often an idle task stream carries a KeepAlive. Default: 10 s.
   absl::Duration keepalive_interval = absl::Seconds(10);
   // A session without a heartbeat for this long is closed and its stream

@@ -222,6 +222,7 @@ int main(int argc, char** argv) {
   tverr::v1::CoordinatorConfig config;
   config.set_listen_address("127.0.0.1:0");
   config.set_consortium("bench");
+  config.set_accept_unbound_uploads(true);  // the "stored" reference row
   config.set_state_dir(tmp.Sub("state"));
   config.mutable_tls()->set_cert_file(server_tls.cert());
   config.mutable_tls()->set_key_file(server_tls.key());

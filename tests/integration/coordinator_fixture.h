@@ -41,12 +41,16 @@ class CoordinatorFixture : public ::testing::Test {
     config.mutable_tls()->set_crl_dir(pki_->crl_dir());
     config.mutable_tls()->set_reload_interval_seconds(reload_seconds);
     config.set_heartbeat_interval_seconds(1);
+    Configure(config);
     auto finished = coordinator::FinishCoordinatorConfig(config, "test", tmp_.path());
     ASSERT_TRUE(finished.ok()) << finished.status();
     auto server = coordinator::CoordinatorServer::Start(*finished);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
   }
+
+  // Lets a test change the coordinator's config before it starts.
+  virtual void Configure(v1::CoordinatorConfig& /*config*/) {}
 
   std::string target() const { return absl::StrCat("localhost:", server_->port()); }
 

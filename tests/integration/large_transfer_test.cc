@@ -29,7 +29,13 @@ std::string MakePayload() {
   return data;
 }
 
-class LargeTransferTest : public CoordinatorFixture {};
+class LargeTransferTest : public CoordinatorFixture {
+ protected:
+  // The transfer path itself: uploads that name no run are stored.
+  void Configure(v1::CoordinatorConfig& config) override {
+    config.set_accept_unbound_uploads(true);
+  }
+};
 
 TEST_F(LargeTransferTest, FiveHundredMegabytesUpAndDown) {
   auto stub = v1::NodeService::NewStub(ChannelFor(pki_->Issue(v1::ROLE_NODE, "oslo-uh")));

@@ -28,6 +28,12 @@ v1::Chunk Trailer(absl::string_view hashed) { return tverr::testing::TrailerChun
 
 class TransferTest : public CoordinatorFixture {
  protected:
+  // The chunked transfer itself, through the store for uploads that name
+  // no run (refused by default; see UploadNamingNoRunIsRefusedByDefault).
+  void Configure(v1::CoordinatorConfig& config) override {
+    config.set_accept_unbound_uploads(true);
+  }
+
   void SetUp() override {
     CoordinatorFixture::SetUp();
     channel_ = ChannelFor(pki_->Issue(v1::ROLE_NODE, "oslo-uh"));
@@ -226,6 +232,27 @@ TEST_F(TransferTest, JoinWithOversizedOrBinaryTextIsRefused) {
   auto ctx2 = ContextWithDeadline();
   EXPECT_EQ(stub_->Join(ctx2.get(), request, &response).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// A coordinator as deployed: an upload must be an update for a run's round;
+// anything else is refused at its header, before a byte is stored.
+class DefaultCoordinatorTransferTest : public CoordinatorFixture {};
+
+TEST_F(DefaultCoordinatorTransferTest, UploadNamingNoRunIsRefused) {
+  auto stub = v1::NodeService::NewStub(ChannelFor(pki_->Issue(v1::ROLE_NODE, "oslo-uh")));
+  auto ctx = ContextWithDeadline(30);
+  v1::UploadReceipt receipt;
+  auto writer = stub->Upload(ctx.get(), &receipt);
+  // Writes after the server has answered may fail; Finish tells.
+  for (const v1::Chunk& c : {Header(3), Data("abc"), Trailer("abc")}) writer->Write(c);
+  writer->WritesDone();
+  grpc::Status s = writer->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_NE(s.error_message().find("must be an update for a run's round in progress"),
+            std::string::npos)
+      << s.error_message();
+  EXPECT_TRUE(std::filesystem::is_empty(tmp_.Sub("coordinator-state") + "/payloads/uploads") ||
+              !std::filesystem::exists(tmp_.Sub("coordinator-state") + "/payloads/uploads"));
 }
 
 }  // namespace
