@@ -1,5 +1,5 @@
-// Internal to common/crypto: not part of the module's API, include it only
-// from common/crypto/*.cc.
+// Internal to the OpenSSL wrappers of common/ (common/crypto, and
+// common/pki through openssl_util.h): not part of any module's API.
 //
 // Turning an OpenSSL failure into an absl::Status. Thread-safe: OpenSSL's
 // error queue is per thread.

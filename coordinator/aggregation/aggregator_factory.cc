@@ -30,12 +30,20 @@ absl::StatusOr<double> Param(const char* name, double value, double default_valu
   return value;
 }
 
-// The numeric server parameters, checked (the rule is left kPlain).
+// Unspecified means FEDAVG, as in WithDefaults (coordinator/runs).
+Spec::Strategy StrategyOf(const Spec& spec) {
+  return spec.strategy() == Spec::STRATEGY_UNSPECIFIED ? Spec::FEDAVG : spec.strategy();
+}
+
+// The numeric server parameters, checked (the rule is left kPlain). The
+// adaptive rules default to η = 0.01, the others to 1 (as WithDefaults).
 absl::StatusOr<ServerOptimizerParams> ServerParams(const Spec& spec) {
   const double inf = HUGE_VAL;
+  const Spec::Strategy s = StrategyOf(spec);
+  const bool adaptive = s == Spec::FEDADAM || s == Spec::FEDYOGI || s == Spec::FEDADAGRAD;
   ServerOptimizerParams p;
-  ASSIGN_OR_RETURN(p.learning_rate, Param("server_learning_rate", spec.server_learning_rate(), 1.0,
-                                          0, /*low_open=*/true, inf));
+  ASSIGN_OR_RETURN(p.learning_rate, Param("server_learning_rate", spec.server_learning_rate(),
+                                          adaptive ? 0.01 : 1.0, 0, /*low_open=*/true, inf));
   ASSIGN_OR_RETURN(p.beta1,
                    Param("server_momentum", spec.server_momentum(), 0.9, 0, /*low_open=*/false, 1));
   ASSIGN_OR_RETURN(p.beta2,
@@ -61,11 +69,6 @@ std::optional<ServerStepRule> MeanRule(Spec::Strategy s) {
     default:
       return std::nullopt;
   }
-}
-
-// Unspecified means FEDAVG, as in WithDefaults (coordinator/runs).
-Spec::Strategy StrategyOf(const Spec& spec) {
-  return spec.strategy() == Spec::STRATEGY_UNSPECIFIED ? Spec::FEDAVG : spec.strategy();
 }
 
 }  // namespace

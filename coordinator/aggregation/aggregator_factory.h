@@ -1,7 +1,8 @@
 // Builds the Aggregator a run's AggregationSpec asks for, after validating
 // the spec's parameters once. Unset (zero) fields take the documented
 // defaults, the same as WithDefaults in coordinator/runs: strategy FEDAVG,
-// server_learning_rate 1.0, server_momentum 0.9, server_beta2 0.99,
+// server_learning_rate 1.0 (0.01 for FEDADAM, FEDYOGI and FEDADAGRAD),
+// server_momentum 0.9, server_beta2 0.99,
 // server_tau 1e-3, trim_fraction 0.
 //
 // Which parameters each strategy uses (the others are range-checked but

@@ -22,8 +22,10 @@ absl::StatusOr<std::set<std::pair<std::string, uint64_t>>> CommittedInLog(
     for (size_t i = 0; i < lines.size(); ++i) {
       absl::StatusOr<v1::AuditRecord> record = audit::ParseCanonicalRecord(lines[i]);
       if (!record.ok()) {
-        return absl::DataLossError(absl::StrCat("audit record ", start + i,
-                                                " does not parse: ", record.status().message()));
+        return absl::DataLossError(absl::StrCat(
+            "audit record ", start + i, " in ", log.dir(), " does not parse (",
+            record.status().message(), "); check the log with `flctl audit verify --log ",
+            log.dir(), "`"));
       }
       if (record->event() == v1::AGGREGATE_COMMITTED) {
         out.emplace(record->run_id(), record->round());
@@ -48,24 +50,23 @@ absl::StatusOr<std::vector<ReconciledRound>> RecordMissingCommits(RunStore& runs
       ASSIGN_OR_RETURN(in_log, CommittedInLog(log));
       scanned = true;
     }
-    if (in_log.count({run.run_id, run.committed_round})) continue;
     ASSIGN_OR_RETURN(std::vector<v1::RoundSummary> rounds, runs.Rounds(run.run_id));
-    if (rounds.empty() || rounds.back().round() != run.committed_round) {
-      return absl::DataLossError(absl::StrCat("run ", run.run_id, " has committed round ",
-                                              run.committed_round,
-                                              " but the store holds no row for it"));
+    std::string before = run.initial_weights_sha256;
+    for (const v1::RoundSummary& summary : rounds) {
+      const std::string after = summary.global_sha256();
+      if (in_log.count({run.run_id, summary.round()})) {
+        before = after;
+        continue;
+      }
+      const RoundRecord r = FromRoundSummary(run.run_id, summary);
+      v1::AuditRecord record = round_audit::AggregateCommitted(
+          run.run_id, r.round, before, r.global_sha256, r.contributors, r.samples, run.spec,
+          r.evaluated, r.pooled_accuracy, r.evaluations);
+      (*record.mutable_parameters())["recorded_at_start"] = "true";
+      RETURN_IF_ERROR(log.AppendDurable(std::move(record)).status());
+      recorded.push_back({run.run_id, r.round});
+      before = after;
     }
-    const v1::RoundSummary& last = rounds.back();
-    const std::string before = rounds.size() >= 2 ? rounds[rounds.size() - 2].global_sha256()
-                                                  : run.initial_weights_sha256;
-    const RoundRecord r = FromRoundSummary(run.run_id, last);
-    v1::AuditRecord record =
-        round_audit::AggregateCommitted(run.run_id, r.round, before, r.global_sha256,
-                                        r.contributors, r.samples, run.spec, r.evaluated,
-                                        r.pooled_accuracy, r.evaluations);
-    (*record.mutable_parameters())["recorded_at_start"] = "true";
-    RETURN_IF_ERROR(log.AppendDurable(std::move(record)).status());
-    recorded.push_back({run.run_id, r.round});
   }
   return recorded;
 }

@@ -3,9 +3,9 @@
 // the two leaves a committed round the log does not show; at start the
 // coordinator writes the missing record from what SQLite kept of the round
 // (RunStore's round summary), so that the log shows every committed round
-// exactly once. Only the last committed round of each run can be missing
-// (the next round starts after the record is written); earlier rounds are
-// not back-filled.
+// exactly once. Every committed round of every run is checked (a log that
+// lost records for other reasons gets them back too, marked as written at
+// start).
 #ifndef TVERR_COORDINATOR_ROUND_COMMIT_RECONCILER_H_
 #define TVERR_COORDINATOR_ROUND_COMMIT_RECONCILER_H_
 
@@ -24,11 +24,11 @@ struct ReconciledRound {
   uint64_t round = 0;
 };
 
-// Appends (durably) the AGGREGATE_COMMITTED record of each run's last
-// committed round that `log` does not hold, with the parameter
+// Appends (durably) the AGGREGATE_COMMITTED record of each committed round
+// that `log` does not hold, in round order, with the parameter
 // "recorded_at_start" = "true". Returns the rounds it recorded. DATA_LOSS
-// if a record of the log does not parse; the store's and the log's errors
-// otherwise.
+// if a record of the log does not parse (naming the log and how to check
+// it); the store's and the log's errors otherwise.
 absl::StatusOr<std::vector<ReconciledRound>> RecordMissingCommits(RunStore& runs,
                                                                   audit::AuditLog& log);
 

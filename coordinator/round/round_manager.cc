@@ -54,6 +54,11 @@ absl::Status RoundManager::StartRun(const std::string& run_id, const v1::RunSpec
   if (state_ == "running") {
     return absl::FailedPreconditionError(absl::StrCat("run ", run_id_, " is still running"));
   }
+  if (!RecordPendingCommit()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the audit log has not recorded round ", unaudited_commit_->round(),
+                     " of run ", run_id_, " yet; no new run starts before it does"));
+  }
   RETURN_IF_ERROR(tensor::ValidateTensorList(initial));
   ASSIGN_OR_RETURN(crypto::Sha256Digest artifact_digest,
                    hooks_.publish(v1::PAYLOAD_KIND_MODEL_ARTIFACT, artifact));
@@ -71,6 +76,7 @@ absl::Status RoundManager::StartRun(const std::string& run_id, const v1::RunSpec
   retries_ = 0;
   history_.clear();
   state_ = "running";
+  pause_requested_ = false;
   failure_.clear();
   if (hooks_.persist_state) hooks_.persist_state(run_id_, state_, "");
   LOG(INFO) << "run " << run_id_.substr(0, 12) << " started: " << spec_.rounds().rounds()
@@ -420,6 +426,7 @@ void RoundManager::Step(absl::Time now) {
 }
 
 void RoundManager::Advance(absl::Time now) {
+  if (!RecordPendingCommit()) return;
   if (state_ != "running") return;
   if (round_ == nullptr) {
     if (pause_requested_) {
@@ -554,6 +561,23 @@ RoundRecord RoundManager::Record(absl::Time now) const {
   return record;
 }
 
+v1::AuditRecord RoundManager::CommitAuditRecord(const RoundRecord& record) const {
+  return round_audit::AggregateCommitted(run_id_, record.round, crypto::ToHex(global_digest_),
+                                         record.global_sha256, record.contributors,
+                                         record.samples, spec_, record.evaluated,
+                                         record.pooled_accuracy, evaluations_);
+}
+
+bool RoundManager::RecordPendingCommit() {
+  if (!unaudited_commit_) return true;
+  if (!Audit(*unaudited_commit_, true).ok()) return false;
+  LOG(INFO) << "the audit log has recorded round " << unaudited_commit_->round()
+            << "'s commit now; the run goes on";
+  unaudited_commit_.reset();
+  if (state_ == "running") failure_.clear();
+  return true;
+}
+
 void RoundManager::CommitRound(absl::Time now) {
   RoundRecord record = Record(now);
   record.global_sha256 = crypto::ToHex(next_digest_);
@@ -583,19 +607,16 @@ void RoundManager::CommitRound(absl::Time now) {
       return;
     }
   }
-  const absl::Status audited =
-      Audit(round_audit::AggregateCommitted(run_id_, record.round, crypto::ToHex(global_digest_),
-                                            record.global_sha256, record.contributors,
-                                            record.samples, spec_, record.evaluated,
-                                            record.pooled_accuracy, evaluations_),
-            true);
+  const absl::Status audited = Audit(CommitAuditRecord(record), true);
   if (!audited.ok()) {
-    // Committed but not in the log: no further round until the record is
-    // written, which a restart of the coordinator does.
+    // Committed but not in the log: no receipts, no further round until the
+    // record is written (retried at every step; a restart writes it too).
     LOG(ERROR) << "round " << record.round << " is committed but the audit log cannot record it ("
-               << audited.message() << "); the run pauses after it: restart the coordinator "
-               << "once the audit log is writable again, then continue the run";
-    pause_requested_ = true;
+               << audited.message() << "); no new round starts until it does (fix the audit "
+               << "log's disk; a restart of the coordinator writes the record)";
+    unaudited_commit_ = CommitAuditRecord(record);
+    failure_ = absl::StrCat("waiting for the audit log to record round ", record.round,
+                            "'s commit: ", audited.message());
   }
   global_ = std::move(next_global_);
   global_digest_ = next_digest_;
@@ -638,7 +659,7 @@ void RoundManager::EndRound(bool committed, absl::Time now) {
       if (hooks_.persist_state) hooks_.persist_state(run_id_, state_, "");
       (void)Audit(round_audit::RunEnded(run_id_, state_, ""), true);
     }
-    SendReceipts(record.round, record.contributors);
+    if (!unaudited_commit_) SendReceipts(record.round, record.contributors);
   } else {
     LOG(WARNING) << "round " << record.round << " failed: " << round_->failure();
     (void)Audit(round_audit::RoundFailed(run_id_, record.round, round_->failure()), false);
@@ -848,10 +869,10 @@ void RoundManager::SendReceipts(uint64_t round, const std::vector<std::string>& 
   }
 }
 
-absl::Status RoundManager::SecAggMessage(const std::string& node, const std::string& run_id,
-                                         uint64_t round, SecurePhase phase,
-                                         absl::string_view what, bool drop_on_refusal,
-                                         const std::function<absl::Status()>& deliver) {
+absl::Status RoundManager::SecAggMessage(
+    const std::string& node, const std::string& run_id, uint64_t round, SecurePhase phase,
+    absl::string_view what, bool drop_on_refusal,
+    const std::function<absl::Status(SecAggServer&)>& deliver) {
   if (state_ != "running" || run_id != run_id_ || round_ == nullptr ||
       round != round_->round() || secure_ == nullptr || secure_phase_ != phase ||
       !secure_expected_.count(node) || secure_answered_.count(node)) {
@@ -859,7 +880,7 @@ absl::Status RoundManager::SecAggMessage(const std::string& node, const std::str
         absl::StrCat("round ", round, " does not take ", what, " now"));
   }
   const absl::Time now = absl::Now();
-  if (absl::Status s = deliver(); !s.ok()) {
+  if (absl::Status s = deliver(*secure_); !s.ok()) {
     if (drop_on_refusal) {
       DropNode(node, absl::StrCat(what, " refused: ", s.message()), now);
     } else {
@@ -880,7 +901,7 @@ absl::Status RoundManager::SecAggAdvertised(const std::string& node,
   absl::MutexLock lock(&mu_);
   return SecAggMessage(node, request.run_id(), request.round(), SecurePhase::kAdvertise,
                        "advertised keys", /*drop_on_refusal=*/true,
-                       [&] { return secure_->Advertised(node, request); });
+                       [&](SecAggServer& server) { return server.Advertised(node, request); });
 }
 
 absl::Status RoundManager::SecAggSharesReceived(const std::string& node,
@@ -888,7 +909,7 @@ absl::Status RoundManager::SecAggSharesReceived(const std::string& node,
   absl::MutexLock lock(&mu_);
   return SecAggMessage(node, request.run_id(), request.round(), SecurePhase::kShare,
                        "key shares", /*drop_on_refusal=*/true,
-                       [&] { return secure_->SharesReceived(node, request); });
+                       [&](SecAggServer& server) { return server.SharesReceived(node, request); });
 }
 
 // A refused unmask answer does not drop the node: its update is already in
@@ -898,7 +919,7 @@ absl::Status RoundManager::SecAggUnmaskReceived(const std::string& node,
   absl::MutexLock lock(&mu_);
   return SecAggMessage(node, request.run_id(), request.round(), SecurePhase::kUnmask,
                        "unmask shares", /*drop_on_refusal=*/false,
-                       [&] { return secure_->UnmaskReceived(node, request); });
+                       [&](SecAggServer& server) { return server.UnmaskReceived(node, request); });
 }
 
 absl::Status RoundManager::ProgressReceived(const std::string& node,
@@ -916,7 +937,12 @@ absl::Status RoundManager::ProgressReceived(const std::string& node,
   if (progress.done() > progress.total()) {
     return absl::InvalidArgumentError("progress: done is larger than total");
   }
-  activity_[node].last = progress;
+  Activity& activity = activity_[node];
+  activity.last = progress;
+  if (progress.stage() == v1::TaskProgress::STAGE_TRAINING) {
+    activity.train_done = progress.done();
+    activity.train_total = progress.total();
+  }
   return absl::OkStatus();
 }
 
@@ -935,10 +961,8 @@ v1::RoundProgress RoundManager::CurrentRound() const {
     const Activity none;
     const Activity& activity = a == activity_.end() ? none : a->second;
     const v1::TaskProgress& last = activity.last;
-    if (last.stage() == v1::TaskProgress::STAGE_TRAINING) {
-      n->set_train_done(last.done());
-      n->set_train_total(last.total());
-    }
+    n->set_train_done(activity.train_done);
+    n->set_train_total(activity.train_total);
     if (last.stage() == v1::TaskProgress::STAGE_EVALUATING) {
       n->set_eval_done(last.done());
       n->set_eval_total(last.total());

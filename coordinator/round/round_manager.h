@@ -213,6 +213,12 @@ class RoundManager {
   bool SecurePhaseComplete() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   RoundRecord Record(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The AGGREGATE_COMMITTED record of `record` (the round in progress).
+  v1::AuditRecord CommitAuditRecord(const RoundRecord& record) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the commit record the audit log refused earlier, if any. False
+  // while it still refuses.
+  bool RecordPendingCommit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CommitRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndRound(bool committed, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status AddPiece(const std::string& node, uint64_t round, absl::string_view data);
@@ -257,6 +263,9 @@ class RoundManager {
   // What each participant of the open round is doing.
   struct Activity {
     v1::TaskProgress last;  // the node's latest report
+    // Its latest training counts, kept after training ends.
+    uint64_t train_done = 0;
+    uint64_t train_total = 0;
     uint64_t upload_done = 0;
     uint64_t upload_total = 0;
   };
@@ -267,6 +276,9 @@ class RoundManager {
   crypto::Sha256Digest next_digest_ ABSL_GUARDED_BY(mu_){};
   std::map<std::string, v1::EvaluationReport> evaluations_ ABSL_GUARDED_BY(mu_);
   // Secure aggregation of the open round (null in plain rounds).
+  // A committed round's audit record the log refused: written before
+  // anything else happens (RecordPendingCommit).
+  std::optional<v1::AuditRecord> unaudited_commit_ ABSL_GUARDED_BY(mu_);
   enum class SecurePhase { kAdvertise, kShare, kInput, kUnmask };
   // A node's message of secure phase `phase` (`what`, for errors): refused
   // unless the round waits for it from `node`; `deliver` hands it to the
@@ -274,7 +286,7 @@ class RoundManager {
   // `drop_on_refusal`, only loses its answer); the round then advances.
   absl::Status SecAggMessage(const std::string& node, const std::string& run_id, uint64_t round,
                              SecurePhase phase, absl::string_view what, bool drop_on_refusal,
-                             const std::function<absl::Status()>& deliver)
+                             const std::function<absl::Status(SecAggServer&)>& deliver)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::unique_ptr<SecAggServer> secure_ ABSL_GUARDED_BY(mu_);
   SecurePhase secure_phase_ ABSL_GUARDED_BY(mu_) = SecurePhase::kAdvertise;

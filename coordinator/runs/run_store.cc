@@ -1,5 +1,6 @@
 #include "coordinator/runs/run_store.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -162,11 +163,18 @@ absl::StatusOr<std::vector<v1::RoundSummary>> RunStore::Rounds(const std::string
     for (absl::string_view c : absl::StrSplit(stmt.ColumnText(1), ',', absl::SkipEmpty())) {
       r.add_contributors(std::string(c));
     }
+    double loss = 0;
+    double accuracy = 0;
+    if (!absl::SimpleAtod(stmt.ColumnText(3), &loss) ||
+        !absl::SimpleAtod(stmt.ColumnText(6), &accuracy)) {
+      return absl::DataLossError(absl::StrCat("stored figures of round ", round, " of run ",
+                                              run_id, " are damaged"));
+    }
     r.set_samples(static_cast<uint64_t>(stmt.ColumnInt(2)));
-    r.set_mean_train_loss(std::stod(stmt.ColumnText(3)));
+    r.set_mean_train_loss(loss);
     r.set_global_sha256(stmt.ColumnText(4));
     r.set_evaluated(stmt.ColumnInt(5) != 0);
-    r.set_pooled_accuracy(std::stod(stmt.ColumnText(6)));
+    r.set_pooled_accuracy(accuracy);
     r.set_evaluation_samples(static_cast<uint64_t>(stmt.ColumnInt(7)));
     out.push_back(std::move(r));
   }

@@ -176,7 +176,7 @@ grpc::Status NodeServiceImpl::Upload(grpc::ServerContext* context,
         }
         update = std::move(*opened);
       } else {
-        if (!options_.accept_unbound_uploads) {
+        if (!options_.accept_unbound_uploads && chunk.has_header()) {
           LOG(WARNING) << "upload from " << identity << " refused: it names no run";
           return ToGrpcStatus(absl::FailedPreconditionError(
               "an upload must be an update for a run's round in progress (its header names "

@@ -2,17 +2,36 @@
 
 #include <utility>
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include "absl/strings/str_cat.h"
 
 namespace tverr::node {
+namespace {
+
+// `task` without its deadline, which a reopened round moves.
+v1::Task WithoutDeadline(v1::Task task) {
+  if (task.has_train()) task.mutable_train()->clear_deadline_unix_millis();
+  if (task.has_evaluate()) task.mutable_evaluate()->clear_deadline_unix_millis();
+  return task;
+}
+
+// True if `b` asks for the same work as `a` (see the header).
+bool SameWork(const v1::Task& a, const v1::Task& b) {
+  if (a.task_id() != b.task_id()) return false;
+  if (a.has_train() && a.train().has_secure()) return false;
+  return google::protobuf::util::MessageDifferencer::Equals(WithoutDeadline(a), WithoutDeadline(b));
+}
+
+}  // namespace
 
 absl::Status RoundTaskQueue::Push(v1::Task task) {
-  if (in_progress_ == task.task_id()) {
+  if (in_progress_ && SameWork(*in_progress_, task)) {
     return absl::AlreadyExistsError(
         absl::StrCat("task ", task.task_id(), " is already in progress"));
   }
   for (const v1::Task& t : waiting_) {
-    if (t.task_id() == task.task_id()) {
+    if (SameWork(t, task)) {
       return absl::AlreadyExistsError(
           absl::StrCat("task ", task.task_id(), " is already waiting"));
     }
@@ -28,7 +47,7 @@ absl::Status RoundTaskQueue::Push(v1::Task task) {
 v1::Task RoundTaskQueue::Take() {
   v1::Task task = std::move(waiting_.front());
   waiting_.pop_front();
-  in_progress_ = task.task_id();
+  in_progress_ = task;
   return task;
 }
 

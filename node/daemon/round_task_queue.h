@@ -1,11 +1,13 @@
 // The node's queue of round work (train and evaluate tasks), run one at a
-// time by the daemon's worker. A task the coordinator sends again while the
-// same task (same task id) is still waiting or being worked on is refused:
-// after a reconnect, or a coordinator restart that reopens the round, the
-// node must not train the same round twice at once; the work in progress
-// uploads to whichever coordinator serves the round. Once a task is done, a
-// repeat is new work (the round was retried, or its update was lost), and
-// is queued. Not thread-safe: the daemon guards it with its mutex.
+// time by the daemon's worker. A coordinator that restarts reopens the
+// round it was in and sends its tasks again: a task that repeats work
+// still waiting or in progress (same task id, equal but for its deadline)
+// is refused, so the node does not train the same round twice at once;
+// the work in hand uploads to the coordinator serving the round. A secure
+// task is never such a repeat (a reopened round is a new secure session
+// with new keys), nor is any task once the work is done (a retried round
+// reuses the task id, and must be trained again). Not thread-safe: the
+// daemon guards it with its mutex.
 #ifndef TVERR_NODE_DAEMON_ROUND_TASK_QUEUE_H_
 #define TVERR_NODE_DAEMON_ROUND_TASK_QUEUE_H_
 
@@ -23,8 +25,8 @@ class RoundTaskQueue {
  public:
   explicit RoundTaskQueue(size_t max_waiting) : max_waiting_(max_waiting) {}
 
-  // Queues `task`. ALREADY_EXISTS if the same task id is waiting or in
-  // progress; RESOURCE_EXHAUSTED if `max_waiting` tasks are waiting.
+  // Queues `task`. ALREADY_EXISTS if it repeats work waiting or in progress
+  // (see above); RESOURCE_EXHAUSTED if `max_waiting` tasks are waiting.
   absl::Status Push(v1::Task task);
 
   bool empty() const { return waiting_.empty(); }
@@ -38,7 +40,7 @@ class RoundTaskQueue {
  private:
   const size_t max_waiting_;
   std::deque<v1::Task> waiting_;
-  std::optional<std::string> in_progress_;  // its task id
+  std::optional<v1::Task> in_progress_;
 };
 
 }  // namespace tverr::node

@@ -84,7 +84,7 @@ class AuditTrailTest : public FederationFixture {
 
 TEST_F(AuditTrailTest, TrainingRunLogVerifiesAndNodesKeepTheirReceipts) {
   const v1::RunSpec spec = Spec(2, 5);
-  StartDaemons({*coordinator::RunId(spec)});
+  ASSERT_NO_FATAL_FAILURE(StartDaemons({*coordinator::RunId(spec)}));
   const coordinator::RunProgress p = RunToEnd(spec);
   // The receipts of the last round go out after the commit.
   ASSERT_TRUE(WaitFor(

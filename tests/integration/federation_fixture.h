@@ -81,6 +81,7 @@ class FederationFixture : public CoordinatorFixture {
     if (!also_approved.empty()) config.add_approved_runs(also_approved);
     auto finished = node::FinishNodeConfig(config, "test", tmp_.path());
     EXPECT_TRUE(finished.ok()) << finished.status();
+    if (!finished.ok()) return nullptr;
     FixPatientKeySecret(finished->data().cache_dir(), site);
     node::NodeDaemonOptions options;
     options.config = *finished;
@@ -99,7 +100,10 @@ class FederationFixture : public CoordinatorFixture {
                             const std::string& data_root, const std::string& run_id,
                             const std::string& also_approved = "") {
     for (const std::string& site : sites) {
-      group.Start(TrainingDaemon(site, data_root, run_id, also_approved));
+      std::unique_ptr<node::NodeDaemon> daemon = TrainingDaemon(site, data_root, run_id,
+                                                                also_approved);
+      ASSERT_NE(daemon, nullptr) << site;
+      group.Start(std::move(daemon));
     }
     ASSERT_TRUE(group.WaitConnected()) << "the nodes did not all connect";
   }

@@ -143,6 +143,7 @@ class SecureRoundTest : public FederationFixture {
   coordinator::RunProgress Run(const v1::RunSpec& spec, const std::vector<std::string>& run_ids) {
     DaemonGroup daemons;
     StartTrainingDaemons(daemons, demo_.sites, demo_.out_dir, run_ids[0]);
+    if (HasFatalFailure()) return {};
     EXPECT_TRUE(server_->StartRun(spec, artifact_, Initial(spec)).ok());
     EXPECT_TRUE(
         WaitFor([&] { return server_->Progress().state != "running"; }, absl::Seconds(180)));

@@ -251,8 +251,8 @@ TEST_F(DefaultCoordinatorTransferTest, UploadNamingNoRunIsRefused) {
   EXPECT_NE(s.error_message().find("must be an update for a run's round in progress"),
             std::string::npos)
       << s.error_message();
-  EXPECT_TRUE(std::filesystem::is_empty(tmp_.Sub("coordinator-state") + "/payloads/uploads") ||
-              !std::filesystem::exists(tmp_.Sub("coordinator-state") + "/payloads/uploads"));
+  const std::string uploads = tmp_.Sub("coordinator-state") + "/payloads/uploads";
+  EXPECT_TRUE(!std::filesystem::exists(uploads) || std::filesystem::is_empty(uploads));
 }
 
 }  // namespace

@@ -151,8 +151,9 @@ TEST(ServerOptimizer, DefaultsAreTheDocumentedOnes) {
     TensorList a = kX0, b = kX0;
     for (const Round& r : kRounds) {
       absl::StatusOr<TensorList> x = RunRound(Spec(s, 0, 0), &defaults, a, r);
-      absl::StatusOr<TensorList> y =
-          RunRound(Spec(s, 1.0, 0.9, beta2 ? 0.99 : 0, tau ? 1e-3 : 0), &explicit_values, b, r);
+      // η: 1 for FEDAVGM, 0.01 for the adaptive rules.
+      absl::StatusOr<TensorList> y = RunRound(
+          Spec(s, tau ? 0.01 : 1.0, 0.9, beta2 ? 0.99 : 0, tau ? 1e-3 : 0), &explicit_values, b, r);
       ASSERT_TRUE(x.ok() && y.ok()) << x.status() << y.status();
       a = *x;
       b = *y;

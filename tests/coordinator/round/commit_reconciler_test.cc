@@ -75,7 +75,7 @@ class CommitReconcilerTest : public ::testing::Test {
   std::unique_ptr<audit::AuditLog> log_;
 };
 
-TEST_F(CommitReconcilerTest, RecordsTheLastCommitTheLogMissesOnce) {
+TEST_F(CommitReconcilerTest, RecordsTheLastCommitTheLogMissesOnce) {  // the crash window
   CreateRun("r1");
   Commit("r1", 1, /*logged=*/true);
   Commit("r1", 2, /*logged=*/false);  // the coordinator stopped in between
@@ -116,6 +116,26 @@ TEST_F(CommitReconcilerTest, FirstRoundUsesTheInitialModelAndRunsWithoutRoundsAr
   const std::vector<v1::AuditRecord> records = Records();
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].hashes().global_before(), "g0");
+}
+
+TEST_F(CommitReconcilerTest, EveryMissingCommitIsRecordedInRoundOrder) {
+  CreateRun("r1");
+  Commit("r1", 1, /*logged=*/false);
+  Commit("r1", 2, /*logged=*/true);
+  Commit("r1", 3, /*logged=*/false);
+  auto recorded = RecordMissingCommits(*runs_, *log_);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  ASSERT_EQ(recorded->size(), 2u);
+  EXPECT_EQ((*recorded)[0].round, 1u);
+  EXPECT_EQ((*recorded)[1].round, 3u);
+  const std::vector<v1::AuditRecord> records = Records();
+  ASSERT_EQ(records.size(), 3u);  // round 2's, then 1's and 3's
+  EXPECT_EQ(records[1].round(), 1u);
+  EXPECT_EQ(records[1].hashes().global_before(), "g0");
+  EXPECT_EQ(records[1].hashes().global_after(), "g1");
+  EXPECT_EQ(records[2].round(), 3u);
+  EXPECT_EQ(records[2].hashes().global_before(), "g2");
+  EXPECT_EQ(records[2].hashes().global_after(), "g3");
 }
 
 TEST_F(CommitReconcilerTest, LoggedCommitsNeedNothing) {

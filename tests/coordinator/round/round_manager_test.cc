@@ -107,8 +107,9 @@ class RoundManagerTest : public ::testing::Test {
 
 // The round is committed in the store first, then recorded in the audit
 // log. If the log refuses the record, the round stays committed (the store
-// has it; the coordinator records it at its next start) and the run pauses.
-TEST_F(RoundManagerTest, CommitIsPersistedBeforeItsAuditRecordAndPausesWhenTheLogFails) {
+// has it), no receipt goes out and nothing else happens until the log takes
+// the record; then the run goes on.
+TEST_F(RoundManagerTest, CommitIsPersistedBeforeItsAuditRecordAndWaitsForTheLog) {
   auto m = Manager(/*spool=*/false);
   const absl::Time now = absl::Now();
   ASSERT_TRUE(m->StartRun(std::string(64, 'f'), Spec(), kArtifact, Weights(1), now).ok());
@@ -117,14 +118,42 @@ TEST_F(RoundManagerTest, CommitIsPersistedBeforeItsAuditRecordAndPausesWhenTheLo
   Upload(*m, "b", 30, Weights(-1));
   Upload(*m, "c", 20, Weights(0));  // the last update: the round commits
   m->Step(now);
+  auto count = [&](auto predicate) {
+    size_t n = 0;
+    for (const auto& [node, tasks] : tasks_) {
+      for (const v1::Task& t : tasks) n += predicate(t) ? 1 : 0;
+    }
+    return n;
+  };
+  auto receipts = [](const v1::Task& t) { return t.has_receipt(); };
+  auto round2 = [](const v1::Task& t) { return t.has_train() && t.train().round() == 2; };
   RunProgress p = m->Progress();
-  EXPECT_EQ(p.committed_round, 1u) << p.failure;
+  EXPECT_EQ(p.committed_round, 1u);
   ASSERT_EQ(persisted_.size(), 1u);
   EXPECT_EQ(commit_audited_after_persist_, 1u) << "the audit record comes after the commit";
-  m->Step(now);  // no round 2: the run pauses
+  EXPECT_EQ(count(receipts), 0u) << "no receipt for a round the log does not show";
+  EXPECT_EQ(count(round2), 0u);
+  EXPECT_THAT(p.failure, HasSubstr("waiting for the audit log to record round 1"));
+  EXPECT_EQ(m->StartRun(std::string(64, 'e'), Spec(), kArtifact, Weights(1), now).code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  m->Step(now);  // the log still refuses: still nothing
+  EXPECT_EQ(count(round2), 0u);
+
+  fail_commit_audit_ = false;  // the disk has room again
+  m->Step(now);
   p = m->Progress();
-  EXPECT_EQ(p.state, "paused");
-  EXPECT_EQ(persisted_.size(), 1u);
+  EXPECT_TRUE(p.failure.empty()) << p.failure;
+  EXPECT_EQ(count(round2), 3u) << "round 2 starts once round 1 is in the log";
+  size_t commits = 0;
+  for (const auto& [record, durable] : audit_) {
+    if (record.event() == v1::AGGREGATE_COMMITTED) {
+      ++commits;
+      EXPECT_EQ(record.round(), 1u);
+      EXPECT_TRUE(durable);
+    }
+  }
+  EXPECT_EQ(commits, 1u);
 }
 
 // What is made durable at the commit is the whole round, as the history
@@ -323,7 +352,10 @@ TEST_F(RoundManagerTest, ProgressShowsWhatEachParticipantIsDoing) {
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(m->ProgressReceived("a", Report(1, v1::TaskProgress::STAGE_TRAINING, 11, 10)).code(),
             absl::StatusCode::kInvalidArgument);
-  // b is half-way through its upload; c has submitted.
+  // b trained 10 of 10 steps and is half-way through its upload; c has
+  // submitted.
+  ASSERT_TRUE(m->ProgressReceived("b", Report(1, v1::TaskProgress::STAGE_TRAINING, 10, 10)).ok());
+  ASSERT_TRUE(m->ProgressReceived("b", Report(1, v1::TaskProgress::STAGE_UPLOADING, 0, 0)).ok());
   v1::TransferHeader header = Header(10, /*train_seconds=*/1.5);
   const std::string bytes = tensor::Encode(Weights(0));
   header.set_total_size(bytes.size());
@@ -344,6 +376,8 @@ TEST_F(RoundManagerTest, ProgressShowsWhatEachParticipantIsDoing) {
   EXPECT_EQ(a.train_total(), 10u);
   const v1::NodeProgress& b = p.current->nodes(1);
   EXPECT_EQ(b.state(), "uploading");
+  EXPECT_EQ(b.train_done(), 10u) << "training counts stay after training";
+  EXPECT_EQ(b.train_total(), 10u);
   EXPECT_EQ(b.upload_done(), 2000u);
   EXPECT_EQ(b.upload_total(), bytes.size());
   EXPECT_EQ(p.current->nodes(2).state(), "submitted");

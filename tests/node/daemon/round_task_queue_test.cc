@@ -5,10 +5,12 @@
 namespace tverr::node {
 namespace {
 
-v1::Task Train(const std::string& id) {
+v1::Task Train(const std::string& id, int64_t deadline = 1000) {
   v1::Task task;
   task.set_task_id(id);
+  task.mutable_train()->set_run_id("run");
   task.mutable_train()->set_round(1);
+  task.mutable_train()->set_deadline_unix_millis(deadline);
   return task;
 }
 
@@ -38,6 +40,27 @@ TEST(RoundTaskQueue, RepeatOfWaitingOrRunningTaskIsRefused) {
   EXPECT_TRUE(queue.empty());
   // Other tasks are queued meanwhile.
   EXPECT_TRUE(queue.Push(Train("t2")).ok());
+}
+
+// A coordinator that restarted reopens the round: the same task with a
+// later deadline repeats the work in hand. Other differences make it new
+// work, and so does a secure task (a new secure session).
+TEST(RoundTaskQueue, OnlyTheSameWorkIsARepeat) {
+  RoundTaskQueue queue(8);
+  ASSERT_TRUE(queue.Push(Train("t1", 1000)).ok());
+  queue.Take();
+  EXPECT_EQ(queue.Push(Train("t1", 5000)).code(), absl::StatusCode::kAlreadyExists);
+
+  v1::Task other_model = Train("t1", 5000);
+  other_model.mutable_train()->mutable_global_weights()->set_digest("another model");
+  EXPECT_TRUE(queue.Push(other_model).ok());
+
+  queue.Done();
+  v1::Task secure = Train("s1");
+  secure.mutable_train()->mutable_secure()->set_threshold(2);
+  ASSERT_TRUE(queue.Push(secure).ok());
+  while (!queue.empty()) queue.Take();  // s1 in progress
+  EXPECT_TRUE(queue.Push(secure).ok()) << "a secure task is never a repeat";
 }
 
 TEST(RoundTaskQueue, RepeatAfterTheTaskIsDoneIsNewWork) {
