@@ -51,6 +51,11 @@ absl::StatusOr<std::vector<ReconciledRound>> RecordMissingCommits(RunStore& runs
       scanned = true;
     }
     ASSIGN_OR_RETURN(std::vector<v1::RoundSummary> rounds, runs.Rounds(run.run_id));
+    if (rounds.empty() || rounds.back().round() != run.committed_round) {
+      return absl::DataLossError(absl::StrCat("run ", run.run_id, " has committed round ",
+                                              run.committed_round,
+                                              " but the store holds no row for it"));
+    }
     std::string before = run.initial_weights_sha256;
     for (const v1::RoundSummary& summary : rounds) {
       const std::string after = summary.global_sha256();

@@ -54,10 +54,9 @@ absl::Status RoundManager::StartRun(const std::string& run_id, const v1::RunSpec
   if (state_ == "running") {
     return absl::FailedPreconditionError(absl::StrCat("run ", run_id_, " is still running"));
   }
-  if (!RecordPendingCommit()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the audit log has not recorded round ", unaudited_commit_->round(),
-                     " of run ", run_id_, " yet; no new run starts before it does"));
+  if (!RecordPendingCommit(now)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        unaudited_reason_, " (run ", run_id_, "); no new run starts before the log takes it"));
   }
   RETURN_IF_ERROR(tensor::ValidateTensorList(initial));
   ASSIGN_OR_RETURN(crypto::Sha256Digest artifact_digest,
@@ -426,7 +425,7 @@ void RoundManager::Step(absl::Time now) {
 }
 
 void RoundManager::Advance(absl::Time now) {
-  if (!RecordPendingCommit()) return;
+  if (!RecordPendingCommit(now)) return;
   if (state_ != "running") return;
   if (round_ == nullptr) {
     if (pause_requested_) {
@@ -561,6 +560,14 @@ RoundRecord RoundManager::Record(absl::Time now) const {
   return record;
 }
 
+void RoundManager::AuditAfterPending(v1::AuditRecord record) {
+  if (!unaudited_.empty()) {
+    unaudited_.push_back(std::move(record));
+    return;
+  }
+  (void)Audit(std::move(record), true);
+}
+
 v1::AuditRecord RoundManager::CommitAuditRecord(const RoundRecord& record) const {
   return round_audit::AggregateCommitted(run_id_, record.round, crypto::ToHex(global_digest_),
                                          record.global_sha256, record.contributors,
@@ -568,13 +575,21 @@ v1::AuditRecord RoundManager::CommitAuditRecord(const RoundRecord& record) const
                                          record.pooled_accuracy, evaluations_);
 }
 
-bool RoundManager::RecordPendingCommit() {
-  if (!unaudited_commit_) return true;
-  if (!Audit(*unaudited_commit_, true).ok()) return false;
-  LOG(INFO) << "the audit log has recorded round " << unaudited_commit_->round()
-            << "'s commit now; the run goes on";
-  unaudited_commit_.reset();
-  if (state_ == "running") failure_.clear();
+namespace {
+// How often a refused audit record is tried again.
+constexpr absl::Duration kAuditRetryInterval = absl::Seconds(5);
+}  // namespace
+
+bool RoundManager::RecordPendingCommit(absl::Time now) {
+  if (unaudited_.empty()) return true;
+  if (now < next_audit_retry_) return false;
+  next_audit_retry_ = now + kAuditRetryInterval;
+  while (!unaudited_.empty()) {
+    if (!Audit(unaudited_.front(), true).ok()) return false;
+    unaudited_.pop_front();
+  }
+  LOG(INFO) << "the audit log has taken the records it refused; the run goes on";
+  unaudited_reason_.clear();
   return true;
 }
 
@@ -612,11 +627,14 @@ void RoundManager::CommitRound(absl::Time now) {
     // Committed but not in the log: no receipts, no further round until the
     // record is written (retried at every step; a restart writes it too).
     LOG(ERROR) << "round " << record.round << " is committed but the audit log cannot record it ("
-               << audited.message() << "); no new round starts until it does (fix the audit "
-               << "log's disk; a restart of the coordinator writes the record)";
-    unaudited_commit_ = CommitAuditRecord(record);
-    failure_ = absl::StrCat("waiting for the audit log to record round ", record.round,
-                            "'s commit: ", audited.message());
+               << audited.message() << "); no new round starts until it does. It is tried "
+               << "again every " << absl::FormatDuration(kAuditRetryInterval)
+               << "; after a failed fsync the log takes no more writes and only a restart of "
+               << "the coordinator writes the record";
+    unaudited_.push_back(CommitAuditRecord(record));
+    unaudited_reason_ = absl::StrCat("waiting for the audit log to record round ", record.round,
+                                     "'s commit: ", audited.message());
+    next_audit_retry_ = now + kAuditRetryInterval;
   }
   global_ = std::move(next_global_);
   global_digest_ = next_digest_;
@@ -657,9 +675,9 @@ void RoundManager::EndRound(bool committed, absl::Time now) {
     if (committed_round_ >= spec_.rounds().rounds()) {
       state_ = "completed";
       if (hooks_.persist_state) hooks_.persist_state(run_id_, state_, "");
-      (void)Audit(round_audit::RunEnded(run_id_, state_, ""), true);
+      AuditAfterPending(round_audit::RunEnded(run_id_, state_, ""));
     }
-    if (!unaudited_commit_) SendReceipts(record.round, record.contributors);
+    if (unaudited_.empty()) SendReceipts(record.round, record.contributors);
   } else {
     LOG(WARNING) << "round " << record.round << " failed: " << round_->failure();
     (void)Audit(round_audit::RoundFailed(run_id_, record.round, round_->failure()), false);
@@ -667,7 +685,7 @@ void RoundManager::EndRound(bool committed, absl::Time now) {
       state_ = "failed";
       failure_ = absl::StrCat("round ", record.round, " failed: ", round_->failure());
       if (hooks_.persist_state) hooks_.persist_state(run_id_, state_, failure_);
-      (void)Audit(round_audit::RunEnded(run_id_, state_, failure_), true);
+      AuditAfterPending(round_audit::RunEnded(run_id_, state_, failure_));
     }
   }
   round_.reset();
@@ -997,6 +1015,9 @@ RunProgress RoundManager::Progress() const {
   p.run_id = run_id_;
   p.state = state_;
   p.failure = failure_;
+  if (!unaudited_reason_.empty()) {
+    p.failure = failure_.empty() ? unaudited_reason_ : absl::StrCat(failure_, "; ", unaudited_reason_);
+  }
   p.committed_round = committed_round_;
   if (round_) {
     p.phase = round_->phase();

@@ -11,6 +11,7 @@
 #ifndef TVERR_COORDINATOR_ROUND_ROUND_MANAGER_H_
 #define TVERR_COORDINATOR_ROUND_ROUND_MANAGER_H_
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -213,12 +214,15 @@ class RoundManager {
   bool SecurePhaseComplete() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   RoundRecord Record(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends `record` durably, or behind the records the log refused.
+  void AuditAfterPending(v1::AuditRecord record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The AGGREGATE_COMMITTED record of `record` (the round in progress).
   v1::AuditRecord CommitAuditRecord(const RoundRecord& record) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Writes the commit record the audit log refused earlier, if any. False
-  // while it still refuses.
-  bool RecordPendingCommit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the records the audit log refused earlier (a commit record and
+  // what came after it), in order. False while some are still pending; at
+  // most one attempt per kAuditRetryInterval.
+  bool RecordPendingCommit(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CommitRound(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndRound(bool committed, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status AddPiece(const std::string& node, uint64_t round, absl::string_view data);
@@ -275,10 +279,13 @@ class RoundManager {
   tensor::TensorList next_global_ ABSL_GUARDED_BY(mu_);
   crypto::Sha256Digest next_digest_ ABSL_GUARDED_BY(mu_){};
   std::map<std::string, v1::EvaluationReport> evaluations_ ABSL_GUARDED_BY(mu_);
+  // A committed round's audit record the log refused, and the run's end
+  // record if it ended then: written before any new round or run starts
+  // (RecordPendingCommit); unaudited_reason_ says why for RunProgress.
+  std::deque<v1::AuditRecord> unaudited_ ABSL_GUARDED_BY(mu_);
+  std::string unaudited_reason_ ABSL_GUARDED_BY(mu_);
+  absl::Time next_audit_retry_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // Secure aggregation of the open round (null in plain rounds).
-  // A committed round's audit record the log refused: written before
-  // anything else happens (RecordPendingCommit).
-  std::optional<v1::AuditRecord> unaudited_commit_ ABSL_GUARDED_BY(mu_);
   enum class SecurePhase { kAdvertise, kShare, kInput, kUnmask };
   // A node's message of secure phase `phase` (`what`, for errors): refused
   // unless the round waits for it from `node`; `deliver` hands it to the

@@ -176,7 +176,14 @@ grpc::Status NodeServiceImpl::Upload(grpc::ServerContext* context,
         }
         update = std::move(*opened);
       } else {
-        if (!options_.accept_unbound_uploads && chunk.has_header()) {
+        if (!chunk.has_header()) {
+          // The assembler names what is wrong (no header first).
+          absl::Status s = assembler.Add(chunk);
+          if (s.ok()) s = absl::InvalidArgumentError("transfer does not start with its header");
+          LOG(WARNING) << "upload from " << identity << " refused: " << s.message();
+          return ToGrpcStatus(s);
+        }
+        if (!options_.accept_unbound_uploads) {
           LOG(WARNING) << "upload from " << identity << " refused: it names no run";
           return ToGrpcStatus(absl::FailedPreconditionError(
               "an upload must be an update for a run's round in progress (its header names "

@@ -30,10 +30,14 @@ absl::Status RoundTaskQueue::Push(v1::Task task) {
     return absl::AlreadyExistsError(
         absl::StrCat("task ", task.task_id(), " is already in progress"));
   }
-  for (const v1::Task& t : waiting_) {
+  for (v1::Task& t : waiting_) {
     if (SameWork(t, task)) {
       return absl::AlreadyExistsError(
           absl::StrCat("task ", task.task_id(), " is already waiting"));
+    }
+    if (t.task_id() == task.task_id()) {
+      t = std::move(task);  // the coordinator's newer version of work not yet started
+      return absl::OkStatus();
     }
   }
   if (waiting_.size() >= max_waiting_) {

@@ -6,8 +6,9 @@
 // the work in hand uploads to the coordinator serving the round. A secure
 // task is never such a repeat (a reopened round is a new secure session
 // with new keys), nor is any task once the work is done (a retried round
-// reuses the task id, and must be trained again). Not thread-safe: the
-// daemon guards it with its mutex.
+// reuses the task id, and must be trained again). A task with the id of one
+// still waiting but other content (a reopened secure round) takes its
+// place. Not thread-safe: the daemon guards it with its mutex.
 #ifndef TVERR_NODE_DAEMON_ROUND_TASK_QUEUE_H_
 #define TVERR_NODE_DAEMON_ROUND_TASK_QUEUE_H_
 

@@ -134,14 +134,12 @@ TEST_F(RoundManagerTest, CommitIsPersistedBeforeItsAuditRecordAndWaitsForTheLog)
   EXPECT_EQ(count(receipts), 0u) << "no receipt for a round the log does not show";
   EXPECT_EQ(count(round2), 0u);
   EXPECT_THAT(p.failure, HasSubstr("waiting for the audit log to record round 1"));
-  EXPECT_EQ(m->StartRun(std::string(64, 'e'), Spec(), kArtifact, Weights(1), now).code(),
-            absl::StatusCode::kFailedPrecondition);
 
-  m->Step(now);  // the log still refuses: still nothing
+  m->Step(now + absl::Seconds(6));  // the log still refuses: still nothing
   EXPECT_EQ(count(round2), 0u);
 
   fail_commit_audit_ = false;  // the disk has room again
-  m->Step(now);
+  m->Step(now + absl::Seconds(12));
   p = m->Progress();
   EXPECT_TRUE(p.failure.empty()) << p.failure;
   EXPECT_EQ(count(round2), 3u) << "round 2 starts once round 1 is in the log";
@@ -154,6 +152,54 @@ TEST_F(RoundManagerTest, CommitIsPersistedBeforeItsAuditRecordAndWaitsForTheLog)
     }
   }
   EXPECT_EQ(commits, 1u);
+}
+
+// A run that ends on a round whose commit record the log refused: its end
+// record follows the commit record, and no new run starts before both are
+// written.
+TEST_F(RoundManagerTest, RunEndWaitsBehindARefusedCommitRecord) {
+  auto m = Manager(/*spool=*/false);
+  v1::RunSpec spec = Spec();
+  spec.mutable_rounds()->set_rounds(1);
+  const absl::Time now = absl::Now();
+  ASSERT_TRUE(m->StartRun(std::string(64, 'f'), spec, kArtifact, Weights(1), now).ok());
+  fail_commit_audit_ = true;
+  Upload(*m, "a", 10, Weights(0.5f));
+  Upload(*m, "b", 30, Weights(-1));
+  Upload(*m, "c", 20, Weights(0));
+  m->Step(now);
+  for (const std::string& node : kNodes) {  // the last round evaluates
+    v1::EvaluationReport report;
+    report.set_run_id(std::string(64, 'f'));
+    report.set_round(1);
+    report.set_samples(4);
+    report.set_accuracy(0.5);
+    ASSERT_TRUE(m->EvaluationReceived(node, report).ok());
+  }
+  m->Step(now);
+  RunProgress p = m->Progress();
+  EXPECT_EQ(p.state, "completed");
+  EXPECT_THAT(p.failure, HasSubstr("waiting for the audit log"));
+  auto events = [&] {
+    std::vector<v1::AuditEvent> out;
+    for (const auto& [record, durable] : audit_) out.push_back(record.event());
+    return out;
+  };
+  EXPECT_THAT(events(), ::testing::Not(::testing::Contains(v1::RUN_COMPLETED)));
+  const absl::Status refused =
+      m->StartRun(std::string(64, 'e'), spec, kArtifact, Weights(1), now + absl::Seconds(6));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("waiting for the audit log"));
+
+  fail_commit_audit_ = false;
+  m->Step(now + absl::Seconds(12));
+  EXPECT_TRUE(m->Progress().failure.empty()) << m->Progress().failure;
+  const std::vector<v1::AuditEvent> written = events();
+  ASSERT_GE(written.size(), 2u);
+  EXPECT_EQ(written[written.size() - 2], v1::AGGREGATE_COMMITTED);
+  EXPECT_EQ(written.back(), v1::RUN_COMPLETED);
+  EXPECT_TRUE(
+      m->StartRun(std::string(64, 'e'), spec, kArtifact, Weights(1), now + absl::Seconds(13)).ok());
 }
 
 // What is made durable at the commit is the whole round, as the history

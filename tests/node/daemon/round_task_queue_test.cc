@@ -63,6 +63,22 @@ TEST(RoundTaskQueue, OnlyTheSameWorkIsARepeat) {
   EXPECT_TRUE(queue.Push(secure).ok()) << "a secure task is never a repeat";
 }
 
+TEST(RoundTaskQueue, NewerVersionOfAWaitingTaskTakesItsPlace) {
+  RoundTaskQueue queue(8);
+  v1::Task old_session = Train("s1");
+  old_session.mutable_train()->mutable_secure()->set_threshold(2);
+  v1::Task new_session = Train("s1", 9000);
+  new_session.mutable_train()->mutable_secure()->set_threshold(3);
+  ASSERT_TRUE(queue.Push(Train("t0")).ok());
+  ASSERT_TRUE(queue.Push(old_session).ok());
+  ASSERT_TRUE(queue.Push(new_session).ok());
+  EXPECT_EQ(queue.waiting(), 2u);
+  EXPECT_EQ(queue.Take().task_id(), "t0");
+  const v1::Task s1 = queue.Take();
+  EXPECT_EQ(s1.train().secure().threshold(), 3u);
+  EXPECT_EQ(s1.train().deadline_unix_millis(), 9000);
+}
+
 TEST(RoundTaskQueue, RepeatAfterTheTaskIsDoneIsNewWork) {
   // A retried round sends the same task id again: it must be trained again.
   RoundTaskQueue queue(4);
