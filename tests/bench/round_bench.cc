@@ -128,6 +128,7 @@ int Main() {
   v1::CoordinatorConfig config;
   config.set_listen_address("127.0.0.1:0");
   config.set_consortium("nordic");
+  config.set_accept_unbound_uploads(true);  // the transfer reference uploads a stored payload
   config.set_state_dir(tmp.Sub("coordinator-state"));
   config.mutable_tls()->set_cert_file(coordinator_tls.cert());
   config.mutable_tls()->set_key_file(coordinator_tls.key());
