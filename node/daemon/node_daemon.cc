@@ -513,18 +513,31 @@ void NodeDaemon::EnqueueRoundTask(v1::Task task) {
   const std::string what = absl::StrCat("task ", task.task_id(), " (",
                                         task.has_train() ? "training" : "evaluation", " of run ",
                                         train.run_id(), " round ", train.round(), ")");
-  absl::MutexLock lock(&mu_);
-  if (absl::Status s = queue_.Push(std::move(task)); !s.ok()) {
-    // A repeat of the work in hand (the coordinator sent it again after a
-    // reconnect or a restart) is not an error: that work goes on.
-    if (absl::IsAlreadyExists(s)) {
-      LOG(INFO) << what << " received again: " << s.message() << "; not queued twice";
-    } else {
-      LOG(WARNING) << "refusing " << what << ": " << s.message();
+  // A new secure session for the round in progress (the coordinator
+  // restarted and reopened it): the old one is abandoned, so that the worker
+  // is free for the new task at once instead of waiting for shares that
+  // will never come.
+  const bool secure = task.has_train() && task.train().has_secure();
+  bool supersedes = false;
+  {
+    absl::MutexLock lock(&mu_);
+    supersedes = secure && queue_.InProgress(task.task_id());
+    if (absl::Status s = queue_.Push(std::move(task)); !s.ok()) {
+      // A repeat of the work in hand (the coordinator sent it again after a
+      // restart) is not an error: that work goes on.
+      if (absl::IsAlreadyExists(s)) {
+        LOG(INFO) << what << " received again: " << s.message() << "; not queued twice";
+      } else {
+        LOG(WARNING) << "refusing " << what << ": " << s.message();
+      }
+      return;
     }
-    return;
+    LOG(INFO) << what << " queued";
   }
-  LOG(INFO) << what << " queued";
+  // Outside mu_: SecureRounds has a lock of its own.
+  if (supersedes && secure_rounds_ != nullptr) {
+    secure_rounds_->Supersede(train.run_id(), train.round());
+  }
 }
 
 void NodeDaemon::WorkerLoop() {

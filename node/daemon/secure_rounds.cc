@@ -111,12 +111,22 @@ absl::Status SecureRounds::AwaitShares(const std::string& run_id, uint64_t round
   mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
   if (cancelled_) return absl::CancelledError("stopping");
   if (!current_ || current_->run_id != run_id || current_->round != round) {
-    return absl::FailedPreconditionError("another secure round started");
+    return absl::FailedPreconditionError(
+        "another secure round started, or the coordinator reopened this one");
   }
   if (!current_->shares) {
     return absl::DeadlineExceededError("the peers' shares did not arrive before the deadline");
   }
   return absl::OkStatus();
+}
+
+void SecureRounds::Supersede(const std::string& run_id, uint64_t round) {
+  absl::MutexLock lock(&mu_);
+  if (current_ && current_->run_id == run_id && current_->round == round) {
+    current_.reset();
+    LOG(INFO) << Name(run_id, round) << ": the coordinator reopened the round; the old session "
+              << "is abandoned";
+  }
 }
 
 void SecureRounds::Cancel() {

@@ -41,8 +41,13 @@ class SecureRounds {
   void OnShares(const v1::SecAggSharesTask& task);
   void OnUnmask(const v1::SecAggUnmaskTask& task);
   // Worker: waits until the round's shares were taken in. DEADLINE_EXCEEDED,
-  // CANCELLED (Cancel()), FAILED_PRECONDITION (another round started).
+  // CANCELLED (Cancel()), FAILED_PRECONDITION (another round started, or
+  // this one was superseded).
   absl::Status AwaitShares(const std::string& run_id, uint64_t round, absl::Time deadline);
+  // The coordinator reopened round `round` of `run_id` (it restarted) and
+  // sent a new task for it: the old session is over. Its waiter returns at
+  // once, and phase tasks find no client until the new task begins.
+  void Supersede(const std::string& run_id, uint64_t round);
   // Stops every wait.
   void Cancel();
 
