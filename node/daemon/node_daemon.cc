@@ -517,11 +517,10 @@ void NodeDaemon::EnqueueRoundTask(v1::Task task) {
   // restarted and reopened it): the old one is abandoned, so that the worker
   // is free for the new task at once instead of waiting for shares that
   // will never come.
-  const bool secure = task.has_train() && task.train().has_secure();
   bool supersedes = false;
   {
     absl::MutexLock lock(&mu_);
-    supersedes = secure && queue_.InProgress(task.task_id());
+    supersedes = queue_.NewSessionForInProgress(task);
     if (absl::Status s = queue_.Push(std::move(task)); !s.ok()) {
       // A repeat of the work in hand (the coordinator sent it again after a
       // restart) is not an error: that work goes on.

@@ -48,6 +48,14 @@ absl::Status RoundTaskQueue::Push(v1::Task task) {
   return absl::OkStatus();
 }
 
+bool RoundTaskQueue::NewSessionForInProgress(const v1::Task& task) const {
+  if (!in_progress_ || in_progress_->task_id() != task.task_id()) return false;
+  if (!task.has_train() || !task.train().has_secure()) return false;
+  if (!in_progress_->has_train() || !in_progress_->train().has_secure()) return false;
+  return !google::protobuf::util::MessageDifferencer::Equals(in_progress_->train().secure(),
+                                                             task.train().secure());
+}
+
 v1::Task RoundTaskQueue::Take() {
   v1::Task task = std::move(waiting_.front());
   waiting_.pop_front();

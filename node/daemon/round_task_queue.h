@@ -31,10 +31,9 @@ class RoundTaskQueue {
   absl::Status Push(v1::Task task);
 
   bool empty() const { return waiting_.empty(); }
-  // True if the task in progress has id `task_id`.
-  bool InProgress(const std::string& task_id) const {
-    return in_progress_ && in_progress_->task_id() == task_id;
-  }
+  // True if `task` is a new secure session for the task in progress (same
+  // id, another secure setup): the coordinator reopened that round.
+  bool NewSessionForInProgress(const v1::Task& task) const;
   size_t waiting() const { return waiting_.size(); }
 
   // The next task, now in progress until Done(). Precondition: !empty().

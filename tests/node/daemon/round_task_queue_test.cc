@@ -60,6 +60,11 @@ TEST(RoundTaskQueue, OnlyTheSameWorkIsARepeat) {
   secure.mutable_train()->mutable_secure()->set_threshold(2);
   ASSERT_TRUE(queue.Push(secure).ok());
   while (!queue.empty()) queue.Take();  // s1 in progress
+  EXPECT_FALSE(queue.NewSessionForInProgress(secure)) << "the same session";
+  v1::Task reopened = secure;
+  reopened.mutable_train()->mutable_secure()->set_threshold(3);
+  EXPECT_TRUE(queue.NewSessionForInProgress(reopened));
+  EXPECT_FALSE(queue.NewSessionForInProgress(Train("s1"))) << "not secure";
   EXPECT_TRUE(queue.Push(secure).ok()) << "a secure task is never a repeat";
 }
 
