@@ -14,6 +14,12 @@
 #include "coordinator/round/round_audit.h"
 
 namespace tverr::coordinator {
+namespace {
+
+// How often an audit record the log refused is tried again.
+constexpr absl::Duration kAuditRetryInterval = absl::Seconds(5);
+
+}  // namespace
 
 UpdateUpload::~UpdateUpload() {
   if (!done_) manager_->AbortUpdate(node_, round_, "the upload broke off", /*rejected=*/false);
@@ -575,11 +581,6 @@ v1::AuditRecord RoundManager::CommitAuditRecord(const RoundRecord& record) const
                                          record.pooled_accuracy, evaluations_);
 }
 
-namespace {
-// How often a refused audit record is tried again.
-constexpr absl::Duration kAuditRetryInterval = absl::Seconds(5);
-}  // namespace
-
 bool RoundManager::RecordPendingCommit(absl::Time now) {
   if (unaudited_.empty()) return true;
   if (now < next_audit_retry_) return false;
@@ -622,7 +623,8 @@ void RoundManager::CommitRound(absl::Time now) {
       return;
     }
   }
-  const absl::Status audited = Audit(CommitAuditRecord(record), true);
+  v1::AuditRecord commit_record = CommitAuditRecord(record);
+  const absl::Status audited = Audit(commit_record, true);
   if (!audited.ok()) {
     // Committed but not in the log: no receipts, no further round until the
     // record is written (retried at every step; a restart writes it too).
@@ -631,7 +633,7 @@ void RoundManager::CommitRound(absl::Time now) {
                << "again every " << absl::FormatDuration(kAuditRetryInterval)
                << "; after a failed fsync the log takes no more writes and only a restart of "
                << "the coordinator writes the record";
-    unaudited_.push_back(CommitAuditRecord(record));
+    unaudited_.push_back(std::move(commit_record));
     unaudited_reason_ = absl::StrCat("waiting for the audit log to record round ", record.round,
                                      "'s commit: ", audited.message());
     next_audit_retry_ = now + kAuditRetryInterval;
@@ -1016,7 +1018,8 @@ RunProgress RoundManager::Progress() const {
   p.state = state_;
   p.failure = failure_;
   if (!unaudited_reason_.empty()) {
-    p.failure = failure_.empty() ? unaudited_reason_ : absl::StrCat(failure_, "; ", unaudited_reason_);
+    p.failure =
+        failure_.empty() ? unaudited_reason_ : absl::StrCat(failure_, "; ", unaudited_reason_);
   }
   p.committed_round = committed_round_;
   if (round_) {

@@ -175,14 +175,9 @@ grpc::Status NodeServiceImpl::Upload(grpc::ServerContext* context,
           return ToGrpcStatus(opened.status());
         }
         update = std::move(*opened);
+      } else if (!chunk.has_header()) {
+        // Nothing to open: the assembler refuses it below (no header first).
       } else {
-        if (!chunk.has_header()) {
-          // The assembler names what is wrong (no header first).
-          absl::Status s = assembler.Add(chunk);
-          if (s.ok()) s = absl::InvalidArgumentError("transfer does not start with its header");
-          LOG(WARNING) << "upload from " << identity << " refused: " << s.message();
-          return ToGrpcStatus(s);
-        }
         if (!options_.accept_unbound_uploads) {
           LOG(WARNING) << "upload from " << identity << " refused: it names no run";
           return ToGrpcStatus(absl::FailedPreconditionError(

@@ -8,8 +8,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -115,26 +113,12 @@ class RoundFailuresTest : public FederationFixture {
     ASSERT_TRUE(node::demo::WriteDemoSites(demo).ok());
     artifact_path_ = tmp_.Sub("lr.pt");
     ASSERT_TRUE(node::WriteLogisticRegression(artifact_path_, 1, 28, 28, 10, 5).ok());
-    std::ifstream in(artifact_path_, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    artifact_ = s.str();
+    artifact_ = ReadFileOrEmpty(artifact_path_);
   }
 
   v1::RunSpec Spec(uint32_t min_nodes, uint32_t deadline_seconds) {
-    v1::RunSpec spec;
-    spec.set_artifact_sha256(crypto::ToHex(crypto::Sha256(artifact_)));
-    spec.mutable_input()->set_width(28);
-    spec.mutable_input()->set_height(28);
-    spec.mutable_input()->set_channels(1);
-    for (const std::string& l : node::demo::FashionMnistLabels()) spec.add_labels(l);
-    spec.mutable_optimizer()->set_kind(v1::OptimizerSpec::SGD);
+    v1::RunSpec spec = DemoSpec(artifact_, /*rounds=*/1, min_nodes);
     spec.mutable_optimizer()->set_learning_rate(0.01);
-    spec.mutable_local()->set_batch_size(32);
-    spec.mutable_local()->set_local_epochs(1);
-    spec.mutable_local()->set_threads(1);
-    spec.mutable_rounds()->set_rounds(1);
-    spec.mutable_rounds()->set_min_nodes(min_nodes);
     spec.mutable_rounds()->set_phase_deadline_seconds(deadline_seconds);
     return coordinator::WithDefaults(spec);
   }
